@@ -1,0 +1,186 @@
+//! Tokens and the viewer. A request is made by a `Viewer`: a user of one organization acting in
+//! one org role, proven by a signed JWT (HS256 with a shared secret). The algorithm is pinned,
+//! `exp` is required and `nbf` honoured, and the user must exist in its organization and be active.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// The organization-wide role a token grants (DESIGN.md, "Who may do what").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrgRole {
+    Owner,
+    Admin,
+    Hr,
+    Manager,
+    Learner,
+}
+
+impl OrgRole {
+    pub fn parse(s: &str) -> Option<OrgRole> {
+        match s.to_ascii_uppercase().as_str() {
+            "OWNER" => Some(OrgRole::Owner),
+            "ADMIN" => Some(OrgRole::Admin),
+            "HR" => Some(OrgRole::Hr),
+            "MANAGER" => Some(OrgRole::Manager),
+            "LEARNER" => Some(OrgRole::Learner),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "OWNER",
+            OrgRole::Admin => "ADMIN",
+            OrgRole::Hr => "HR",
+            OrgRole::Manager => "MANAGER",
+            OrgRole::Learner => "LEARNER",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The organization id.
+    pub org: String,
+    pub role: OrgRole,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+/// Signing and verification keys with the pinned algorithm.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(HS256, secret hidden)")
+    }
+}
+
+impl JwtKeys {
+    pub fn hs256(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A random secret for demo mode (never printed).
+    pub fn random_secret() -> String {
+        format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+    }
+
+    pub fn mint(&self, org: Uuid, user: Uuid, role: OrgRole, ttl: chrono::Duration) -> AppResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.to_string(),
+            org: org.to_string(),
+            role,
+            exp: now + ttl.num_seconds(),
+            iat: Some(now),
+            nbf: None,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    pub fn verify(&self, token: &str) -> AppResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired",
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => "the token is not valid yet",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => "the token's signature is invalid",
+                    jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
+                    _ => "the token is malformed",
+                };
+                AppError::Unauthenticated(why.to_string())
+            })
+    }
+}
+
+/// Who is asking. Built once per request (or WebSocket connection) from a verified token.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub role: OrgRole,
+    pub request_id: Option<String>,
+    /// The viewer's direct and indirect reports, computed on first use (managers only).
+    pub(crate) reports: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
+}
+
+impl Viewer {
+    pub fn new(org_id: Uuid, user_id: Uuid, role: OrgRole) -> Self {
+        Viewer {
+            org_id,
+            user_id,
+            role,
+            request_id: None,
+            reports: Arc::default(),
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// OWNER, ADMIN and HR see every user of the organization.
+    pub fn sees_everyone(&self) -> bool {
+        matches!(self.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr)
+    }
+}
+
+/// Extracts the token from an `Authorization` header value (`Bearer <jwt>`, case-insensitive).
+pub fn bearer(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Verifies a bearer token and checks that its user exists in its organization and is active.
+pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<Viewer> {
+    let claims = state.jwt.verify(token)?;
+    let org_id = Uuid::parse_str(&claims.org).map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AppError::Unauthenticated("the token's subject is malformed".into()))?;
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &state.db.read,
+        crate::service::sql::stmt(
+            &state.db.read,
+            "SELECT active FROM users WHERE id = $1 AND org_id = $2",
+            crate::vals![user_id, org_id],
+        ),
+    )
+    .await?;
+    let active: Option<bool> = match row {
+        Some(row) => Some(row.try_get_by_index::<bool>(0)?),
+        None => None,
+    };
+    match active {
+        Some(true) => Ok(Viewer::new(org_id, user_id, claims.role)),
+        Some(false) => Err(AppError::Unauthenticated("the token's user is deactivated".into())),
+        None => Err(AppError::Unauthenticated("the token's user does not exist in its organization".into())),
+    }
+}

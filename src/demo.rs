@@ -1,0 +1,244 @@
+//! The demo organization: Acme, a 200-person company with sales teams, a Chicago warehouse,
+//! finance, customer success, engineering and stores. Seeded once; a restart finds it again.
+
+use chrono::NaiveDate;
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::service::audit::Actor;
+use crate::service::{group, membership, org, role, sql, user};
+use crate::state::AppState;
+use crate::vals;
+
+pub const ORG_NAME: &str = "Acme";
+pub const ADMIN_EMAIL: &str = "morgan.blake@acme.example";
+pub const LEARNER_EMAIL: &str = "jordan.rivera@acme.example";
+
+pub struct Demo {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub admin_id: Uuid,
+    pub learner_id: Uuid,
+}
+
+const FIRST: [&str; 40] = [
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "Lucas", "Mia", "Mateo", "Amelia", "Levi", "Harper", "Ezra", "Evelyn",
+    "Luca", "Abigail", "Asher", "Emily", "Leo", "Ella", "Owen", "Aria", "Hudson", "Scarlett", "Caleb", "Chloe", "Isaac", "Layla", "Wyatt",
+    "Nora", "Julian", "Zoe", "Miles", "Lily", "Aaron", "Hannah", "Ethan", "Priya", "Kenji",
+];
+const LAST: [&str; 40] = [
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson",
+    "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark",
+    "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Patel",
+];
+
+/// One department of the seed: its group, where its people sit, and what they do.
+struct Dept {
+    group: &'static str,
+    parent: Option<&'static str>,
+    department: &'static str,
+    location: &'static str,
+    head_title: &'static str,
+    staff_title: &'static str,
+    staff_role: &'static str,
+    staff: usize,
+}
+
+const DEPTS: &[Dept] = &[
+    Dept { group: "Sales", parent: Some("Acme"), department: "Sales", location: "New York", head_title: "VP of Sales", staff_title: "Sales Operations Analyst", staff_role: "Sales Representative", staff: 2 },
+    Dept { group: "Sales — SMB", parent: Some("Sales"), department: "Sales", location: "Austin", head_title: "SMB Sales Manager", staff_title: "Sales Representative", staff_role: "Sales Representative", staff: 24 },
+    Dept { group: "Sales — Enterprise", parent: Some("Sales"), department: "Sales", location: "New York", head_title: "Enterprise Sales Manager", staff_title: "Account Executive", staff_role: "Sales Representative", staff: 18 },
+    Dept { group: "Warehouse", parent: Some("Acme"), department: "Warehouse", location: "Gary", head_title: "Director of Logistics", staff_title: "Warehouse Associate", staff_role: "Warehouse Associate", staff: 14 },
+    Dept { group: "Warehouse — Chicago", parent: Some("Warehouse"), department: "Warehouse", location: "Chicago", head_title: "Warehouse Supervisor", staff_title: "Warehouse Associate", staff_role: "Warehouse Associate", staff: 38 },
+    Dept { group: "Finance", parent: Some("Acme"), department: "Finance", location: "New York", head_title: "Controller", staff_title: "Accountant", staff_role: "Accountant", staff: 14 },
+    Dept { group: "Customer Success", parent: Some("Acme"), department: "Customer Success", location: "Austin", head_title: "Head of Customer Success", staff_title: "Customer Success Manager", staff_role: "Customer Success Manager", staff: 24 },
+    Dept { group: "Engineering", parent: Some("Acme"), department: "Engineering", location: "Remote", head_title: "VP of Engineering", staff_title: "Software Engineer", staff_role: "Software Engineer", staff: 29 },
+    Dept { group: "Store Operations", parent: Some("Acme"), department: "Store Operations", location: "Chicago", head_title: "Store Manager", staff_title: "Store Associate", staff_role: "Store Associate", staff: 24 },
+];
+
+const ROLES: &[(&str, &str)] = &[
+    ("Sales Representative", "Finds and closes new business."),
+    ("Warehouse Associate", "Receives, stores and ships goods safely."),
+    ("Warehouse Supervisor", "Runs a warehouse shift and its safety."),
+    ("Accountant", "Keeps the books and handles payment data."),
+    ("Customer Success Manager", "Keeps customers successful after the sale."),
+    ("Software Engineer", "Builds and runs Acme's software."),
+    ("Store Associate", "Serves customers in Acme's stores."),
+    ("Store Manager", "Runs a store."),
+];
+
+/// Seeds the demo organization unless it exists, and returns who to mint tokens for.
+pub async fn ensure(state: &AppState) -> AppResult<Demo> {
+    if let Some(found) = find(state).await? {
+        return Ok(found);
+    }
+    let now = state.clock.now().timestamp_micros();
+    let tx = state.db.write.begin().await?;
+    let created = org::create_in(&tx, now, ORG_NAME, "dana.whitfield@acme.example", "Dana Whitfield", true).await?;
+    let org_id = created.org.id;
+    let actor = Actor::system();
+    let ceo = created.owner.id;
+    user::update_in(
+        &tx,
+        org_id,
+        &actor,
+        now,
+        ceo,
+        user::UserChanges {
+            job_title: Some(Some("Chief Executive Officer".into())),
+            hire_date: Some(Some(date(2012, 3, 1))),
+            attributes: Some(json!({"department": "Executive", "location": "New York"})),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    let mut role_ids = std::collections::HashMap::new();
+    for (name, description) in ROLES {
+        let r = role::create_in(&tx, org_id, &actor, now, name, Some(description)).await?;
+        role_ids.insert(*name, r.id);
+    }
+
+    let mut groups = std::collections::HashMap::new();
+    let root = group::create_in(&tx, org_id, &actor, now, "Acme", None).await?;
+    groups.insert("Acme", root.id);
+    for d in DEPTS {
+        let parent = d.parent.and_then(|p| groups.get(p).copied());
+        let g = group::create_in(&tx, org_id, &actor, now, d.group, parent).await?;
+        groups.insert(d.group, g.id);
+    }
+    membership::add_in(&tx, org_id, &actor, now, ceo, root.id, None).await?;
+
+    let admin = user::create_in(
+        &tx,
+        org_id,
+        &actor,
+        now,
+        user::NewUser {
+            email: ADMIN_EMAIL.into(),
+            name: "Morgan Blake".into(),
+            job_title: Some("Learning & Development Administrator".into()),
+            hire_date: Some(date(2019, 6, 3)),
+            attributes: Some(json!({"department": "People", "location": "New York"})),
+            manager_id: Some(ceo),
+        },
+    )
+    .await?;
+    membership::add_in(&tx, org_id, &actor, now, admin.id, root.id, None).await?;
+
+    let mut index = 0usize;
+    let mut heads = std::collections::HashMap::new();
+    let mut learner_id = None;
+    for d in DEPTS {
+        let group_id = groups[d.group];
+        let head_manager = d.parent.and_then(|p| heads.get(p).copied()).unwrap_or(ceo);
+        let head = person(&tx, org_id, &actor, now, index, d, d.head_title, head_manager).await?;
+        index += 1;
+        heads.insert(d.group, head);
+        membership::add_in(&tx, org_id, &actor, now, head, group_id, None).await?;
+        if d.head_title == "Warehouse Supervisor" {
+            role::set_primary_in(&tx, org_id, &actor, now, head, Some(role_ids["Warehouse Supervisor"])).await?;
+        } else if d.head_title == "Store Manager" {
+            role::set_primary_in(&tx, org_id, &actor, now, head, Some(role_ids["Store Manager"])).await?;
+        }
+        for n in 0..d.staff {
+            let id = if d.group == "Sales — Enterprise" && n == 0 {
+                let learner = user::create_in(
+                    &tx,
+                    org_id,
+                    &actor,
+                    now,
+                    user::NewUser {
+                        email: LEARNER_EMAIL.into(),
+                        name: "Jordan Rivera".into(),
+                        job_title: Some(d.staff_title.into()),
+                        hire_date: Some(date(2024, 9, 16)),
+                        attributes: Some(json!({"department": d.department, "location": d.location})),
+                        manager_id: Some(head),
+                    },
+                )
+                .await?;
+                learner_id = Some(learner.id);
+                learner.id
+            } else {
+                let id = person(&tx, org_id, &actor, now, index, d, d.staff_title, head).await?;
+                index += 1;
+                id
+            };
+            membership::add_in(&tx, org_id, &actor, now, id, group_id, None).await?;
+            role::set_primary_in(&tx, org_id, &actor, now, id, Some(role_ids[d.staff_role])).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Demo {
+        org_id,
+        org_name: ORG_NAME.into(),
+        admin_id: admin.id,
+        learner_id: learner_id.ok_or_else(|| AppError::internal("demo learner missing"))?,
+    })
+}
+
+async fn find(state: &AppState) -> AppResult<Option<Demo>> {
+    let Some(org_id) = sql::ids(&state.db.read, "SELECT id FROM organizations WHERE demo = TRUE ORDER BY created_at LIMIT 1", vec![])
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let by_email = |email: &'static str| {
+        let db = state.db.read.clone();
+        async move {
+            sql::ids(&db, "SELECT id FROM users WHERE org_id = $1 AND email_norm = $2", vals![org_id, email])
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::internal(format!("demo user {email} is missing")))
+        }
+    };
+    Ok(Some(Demo {
+        org_id,
+        org_name: ORG_NAME.into(),
+        admin_id: by_email(ADMIN_EMAIL).await?,
+        learner_id: by_email(LEARNER_EMAIL).await?,
+    }))
+}
+
+/// The `index`-th generated person: a unique name, a hire date spread over ten years.
+async fn person(
+    conn: &impl sea_orm::ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    index: usize,
+    d: &Dept,
+    title: &str,
+    manager: Uuid,
+) -> AppResult<Uuid> {
+    // (index % 40, (index / 40 + 3 × index) % 40) is distinct for every index below 1,600.
+    let first = FIRST[index % 40];
+    let last = LAST[(index / 40 + 3 * index) % 40];
+    let hired = date(2015, 1, 5) + chrono::Duration::days(((index * 97) % 3600) as i64);
+    let u = user::create_in(
+        conn,
+        org_id,
+        actor,
+        now,
+        user::NewUser {
+            email: format!("{}.{}@acme.example", first.to_lowercase(), last.to_lowercase()),
+            name: format!("{first} {last}"),
+            job_title: Some(title.into()),
+            hire_date: Some(hired),
+            attributes: Some(json!({"department": d.department, "location": d.location})),
+            manager_id: Some(manager),
+        },
+    )
+    .await?;
+    Ok(u.id)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}

@@ -1,0 +1,102 @@
+//! The audit log, newest first; OWNER and ADMIN only.
+
+use async_graphql::{Context, ID, InputObject, Json, Object};
+
+use super::pagination::{Conn, connection};
+use super::scalars::DateTime;
+use super::{parse_opt_id, parts, to_id};
+use crate::service::audit as service;
+use crate::service::page::PageRequest;
+use entity::audit_event;
+
+/// One recorded change: who did what to which object, with before/after snapshots.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    async fn at(&self) -> DateTime {
+        DateTime::from_micros(self.0.at)
+    }
+
+    /// The user who made the change; null when the system did (scheduler, command line).
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(to_id)
+    }
+
+    /// `USER` or `SYSTEM`.
+    async fn actor_type(&self) -> &str {
+        &self.0.actor_type
+    }
+
+    /// What happened, e.g. `USER_CREATED`, `MEMBERSHIP_ADDED`, `USER_TRANSFERRED`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The kind of object changed: `USER`, `GROUP`, `ROLE`, `ORGANIZATION` …
+    /// Membership and transfer events name the user.
+    async fn subject_type(&self) -> &str {
+        &self.0.subject_type
+    }
+
+    async fn subject_id(&self) -> Option<ID> {
+        self.0.subject_id.map(to_id)
+    }
+
+    /// The object before the change (null for creations).
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        self.0.before_json.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(Json)
+    }
+
+    /// The object after the change (null for deletions).
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        self.0.after_json.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(Json)
+    }
+
+    /// The id of the HTTP request that made the change (also in the server's logs).
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    pub subject_id: Option<ID>,
+    pub actor_id: Option<ID>,
+    /// Any of these actions.
+    pub actions: Option<Vec<String>>,
+    /// From this instant on (inclusive).
+    pub from: Option<DateTime>,
+    /// Up to this instant (inclusive).
+    pub to: Option<DateTime>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Every change, newest first. OWNER and ADMIN.
+    async fn audit_log(&self, ctx: &Context<'_>, filter: Option<AuditFilter>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<AuditEvent>> {
+        let (state, viewer) = parts(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = service::AuditFilter {
+            subject_id: parse_opt_id(&f.subject_id, "subject")?,
+            actor_id: parse_opt_id(&f.actor_id, "actor")?,
+            actions: f.actions,
+            from: f.from.map(|t| t.micros()),
+            to: f.to.map(|t| t.micros()),
+        };
+        let page = PageRequest::new(first, after)?;
+        let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
+        let (db, viewer) = (state.db.read.clone(), viewer.clone());
+        Ok(connection(rows, AuditEvent, move || {
+            let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
+            Box::pin(async move { service::count(&db, &viewer, &filter).await })
+        }))
+    }
+}

@@ -1,0 +1,75 @@
+//! The GraphQL layer: thin resolvers that read the viewer and state, call one service function
+//! and map the result. One file per concept; the roots merge them.
+
+pub mod audit;
+pub mod group;
+pub mod loaders;
+pub mod org;
+pub mod pagination;
+pub mod role;
+pub mod scalars;
+pub mod user;
+
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::AppError;
+use crate::state::{AppState, Settings};
+use loaders::Loaders;
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(org::OrgQuery, user::UserQuery, group::GroupQuery, role::RoleQuery, audit::AuditQuery);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(user::UserMutation, group::GroupMutation, role::RoleMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema, without any database: state and viewer travel with each request
+/// (`with_request_data`), so `skillgraph schema` and the SDL test need nothing else.
+pub fn build_schema(settings: &Settings) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity)
+        .finish()
+}
+
+/// The SDL of the served schema (what `schema.graphql` must equal).
+pub fn sdl() -> String {
+    build_schema(&Settings::default()).sdl()
+}
+
+/// Attaches what every resolver needs to a request: the state, the viewer and fresh loaders.
+pub fn with_request_data(request: async_graphql::Request, state: &AppState, viewer: Viewer) -> async_graphql::Request {
+    let loaders = Loaders::new(state.db.read.clone(), viewer.org_id);
+    request.data(state.clone()).data(viewer).data(loaders)
+}
+
+/// The state, viewer and loaders of the current request.
+pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, &'a Viewer)> {
+    let state = ctx.data::<AppState>().map_err(|_| AppError::internal("request without state"))?;
+    let viewer = ctx
+        .data::<Viewer>()
+        .map_err(|_| AppError::Unauthenticated("a bearer token is required".into()))?;
+    Ok((state, viewer))
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
+    Ok(ctx.data::<Loaders>().map_err(|_| AppError::internal("request without loaders"))?)
+}
+
+/// Parses an id argument; an id that is not a UUID names nothing, so it is NOT_FOUND.
+pub(crate) fn parse_id(id: &ID, what: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::not_found(what))
+}
+
+pub(crate) fn parse_opt_id(id: &Option<ID>, what: &str) -> Result<Option<Uuid>, AppError> {
+    id.as_ref().map(|i| parse_id(i, what)).transpose()
+}
+
+pub(crate) fn to_id(id: Uuid) -> ID {
+    ID(id.to_string())
+}

@@ -1,0 +1,239 @@
+//! Users: the `User` type, the user queries and the user mutations.
+
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
+
+use super::group::Membership;
+use super::pagination::{Conn, connection};
+use super::role::Role;
+use super::scalars::{Date, DateTime};
+use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use crate::service::authz;
+use crate::service::page::PageRequest;
+use crate::service::user::{self as service, NewUser, UserChanges};
+use entity::user;
+
+/// A person in the organization.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    /// As given; unique within the organization regardless of case.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn job_title(&self) -> Option<&str> {
+        self.0.job_title.as_deref()
+    }
+
+    async fn hire_date(&self) -> Option<Date> {
+        self.0.hire_date.map(Date)
+    }
+
+    /// Free-form attributes (location, department, cost centre …): an object of string values.
+    /// Rules can select people by them.
+    async fn attributes(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.0.attributes).unwrap_or_else(|_| serde_json::json!({})))
+    }
+
+    /// False once deactivated; a deactivated user is in no rule's audience and cannot sign in.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.created_at)
+    }
+
+    async fn deactivated_at(&self) -> Option<DateTime> {
+        self.0.deactivated_at.map(DateTime::from_micros)
+    }
+
+    /// The user's manager, when the viewer may see them.
+    async fn manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = self.0.manager_id else { return Ok(None) };
+        let (state, viewer) = parts(ctx)?;
+        if !authz::can_see_user(&state.db.read, viewer, id).await? {
+            return Ok(None);
+        }
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
+    }
+
+    /// What the user does (usually synced from HR); role-based rules follow it.
+    async fn primary_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
+        let Some(id) = self.0.primary_role_id else { return Ok(None) };
+        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+    }
+
+    /// Group memberships, oldest first. With `includeHistory`, ended memberships too.
+    async fn memberships(&self, ctx: &Context<'_>, #[graphql(default = false)] include_history: bool) -> async_graphql::Result<Vec<Membership>> {
+        let l = loaders(ctx)?;
+        let loader = if include_history { &l.all_memberships } else { &l.current_memberships };
+        Ok(loader.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Membership).collect())
+    }
+}
+
+/// Filters of `users`; all given parts must hold.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    /// Current members of this group.
+    pub group_id: Option<ID>,
+    /// With `groupId`: members of its subgroups too (default false).
+    pub include_subgroups: Option<bool>,
+    /// Case-insensitive substring of the name or email.
+    pub search: Option<String>,
+    /// Users whose primary role is this role.
+    pub role_id: Option<ID>,
+    pub active: Option<bool>,
+}
+
+impl UserFilter {
+    pub(crate) fn into_service(self) -> Result<service::UserFilter, crate::error::AppError> {
+        Ok(service::UserFilter {
+            group_id: parse_opt_id(&self.group_id, "group")?,
+            include_subgroups: self.include_subgroups.unwrap_or(false),
+            search: self.search,
+            role_id: parse_opt_id(&self.role_id, "role")?,
+            active: self.active,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// A user by id; null when unknown or not visible to the viewer (a LEARNER sees only
+    /// themself, a MANAGER their reports).
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+        let (state, viewer) = parts(ctx)?;
+        let Ok(id) = parse_id(&id, "user") else { return Ok(None) };
+        Ok(service::get(&state.db.read, viewer, id).await?.map(User))
+    }
+
+    /// Users visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
+    async fn users(&self, ctx: &Context<'_>, filter: Option<UserFilter>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<User>> {
+        let (state, viewer) = parts(ctx)?;
+        let filter = filter.unwrap_or_default().into_service()?;
+        let page = PageRequest::new(first, after)?;
+        let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
+        let (db, viewer) = (state.db.read.clone(), viewer.clone());
+        Ok(connection(rows, User, move || {
+            let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
+            Box::pin(async move { service::count(&db, &viewer, &filter).await })
+        }))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// Unique in the organization, case-insensitively.
+    pub email: String,
+    /// 1–200 characters.
+    pub name: String,
+    pub job_title: Option<String>,
+    pub hire_date: Option<Date>,
+    /// An object of string values, e.g. `{"location": "Chicago", "department": "Warehouse"}`.
+    pub attributes: Option<Json<serde_json::Value>>,
+    pub manager_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub id: ID,
+    pub name: Option<String>,
+    /// null clears it.
+    pub job_title: MaybeUndefined<String>,
+    /// null clears it.
+    pub hire_date: MaybeUndefined<Date>,
+    /// Replaces the whole set; null clears it.
+    pub attributes: MaybeUndefined<Json<serde_json::Value>>,
+    /// null removes the manager; a manager that would close a reporting cycle is refused.
+    pub manager_id: MaybeUndefined<ID>,
+}
+
+#[derive(InputObject)]
+pub struct DeactivateUserInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateUserPayload {
+    pub user: User,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateUserPayload {
+    pub user: User,
+}
+
+#[derive(SimpleObject)]
+pub struct DeactivateUserPayload {
+    pub user: User,
+}
+
+fn maybe<T, U>(m: MaybeUndefined<T>, f: impl FnOnce(T) -> Result<U, crate::error::AppError>) -> Result<Option<Option<U>>, crate::error::AppError> {
+    Ok(match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(f(v)?)),
+    })
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Adds a person. OWNER, ADMIN, HR.
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<CreateUserPayload> {
+        let (state, viewer) = parts(ctx)?;
+        let new = NewUser {
+            email: input.email,
+            name: input.name,
+            job_title: input.job_title,
+            hire_date: input.hire_date.map(|d| d.0),
+            attributes: input.attributes.map(|j| j.0),
+            manager_id: parse_opt_id(&input.manager_id, "manager")?,
+        };
+        let user = service::create(state, viewer, new).await?;
+        Ok(CreateUserPayload { user: User(user) })
+    }
+
+    /// Changes a person's profile; omitted fields stay as they are. OWNER, ADMIN, HR.
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UpdateUserPayload> {
+        let (state, viewer) = parts(ctx)?;
+        let id = parse_id(&input.id, "user")?;
+        let changes = UserChanges {
+            name: input.name,
+            job_title: maybe(input.job_title, Ok)?,
+            hire_date: maybe(input.hire_date, |d| Ok(d.0))?,
+            attributes: match input.attributes {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(serde_json::Value::Null),
+                MaybeUndefined::Value(j) => Some(j.0),
+            },
+            manager_id: maybe(input.manager_id, |id| parse_id(&id, "manager"))?,
+        };
+        let user = service::update(state, viewer, id, changes).await?;
+        Ok(UpdateUserPayload { user: User(user) })
+    }
+
+    /// Deactivates a person: they leave every audience and their tokens stop working.
+    /// Deactivating an inactive user changes nothing. OWNER, ADMIN, HR.
+    async fn deactivate_user(&self, ctx: &Context<'_>, input: DeactivateUserInput) -> async_graphql::Result<DeactivateUserPayload> {
+        let (state, viewer) = parts(ctx)?;
+        let id = parse_id(&input.id, "user")?;
+        let user = service::deactivate(state, viewer, id).await?;
+        Ok(DeactivateUserPayload { user: User(user) })
+    }
+}

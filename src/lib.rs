@@ -1,0 +1,73 @@
+//! skillgraph: a GraphQL API that keeps a company's training in step with its org chart.
+//!
+//! The library holds everything; the `skillgraph` binary only parses the command line and calls
+//! in. `graphql::build_schema` needs no database, `http::router` serves a ready `AppState`.
+
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use migration::{Migrator, MigratorTrait};
+
+use crate::auth::JwtKeys;
+use crate::clock::Clock;
+use crate::error::{AppError, AppResult};
+use crate::state::{AppState, Settings};
+
+pub use graphql::{build_schema, sdl};
+pub use http::router as app;
+
+/// Applies every pending migration.
+pub async fn migrate(db: &db::Db) -> AppResult<()> {
+    Migrator::up(&db.write, None).await.map_err(|e| AppError::internal(format!("migration failed: {e}")))
+}
+
+/// Connects, migrates and assembles the state a server (or a test) runs on.
+pub async fn build_state(database_url: &str, jwt: JwtKeys, clock: Arc<dyn Clock>, settings: Settings) -> AppResult<AppState> {
+    let db = db::connect(database_url).await?;
+    migrate(&db).await?;
+    Ok(AppState {
+        db,
+        clock,
+        jwt,
+        settings: Arc::new(settings),
+    })
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    state.db.spawn_checkpoint_loop(std::time::Duration::from_secs(1));
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,209 @@
+//! The `skillgraph` command: serve, migrate, mint tokens, create organizations, print the schema.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use skillgraph::auth::{JwtKeys, OrgRole};
+use skillgraph::clock::SystemClock;
+use skillgraph::db::DEFAULT_DATABASE_URL;
+use skillgraph::state::Settings;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "skillgraph", version, about = "GraphQL API that keeps a company's training in step with its org chart")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrations are applied first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArg),
+    /// Print a signed token (JWT) for a user; touches no database.
+    Token(TokenArgs),
+    /// Create an organization with one OWNER user and print its token.
+    CreateOrg(CreateOrgArgs),
+    /// Print the GraphQL schema (SDL); needs no database.
+    Schema,
+}
+
+#[derive(Args)]
+struct DatabaseArg {
+    /// `sqlite://FILE`, a plain file path, or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: String,
+}
+
+#[derive(Args)]
+struct SecretArg {
+    /// HS256 secret that signs and verifies tokens.
+    #[arg(long = "jwt-secret", env = "SKILLGRAPH_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SKILLGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Seed (once) and serve a demo organization; prints an admin and a learner token.
+    #[arg(long, env = "SKILLGRAPH_DEMO")]
+    demo: bool,
+    #[command(flatten)]
+    secret: SecretArg,
+    /// Maximum query depth.
+    #[arg(long, env = "SKILLGRAPH_MAX_DEPTH", default_value_t = 15)]
+    max_depth: usize,
+    /// Maximum query complexity (each field counts 1, lists multiply by their page size).
+    #[arg(long, env = "SKILLGRAPH_MAX_COMPLEXITY", default_value_t = 10_000)]
+    max_complexity: usize,
+    /// Seconds before a request is abandoned.
+    #[arg(long, env = "SKILLGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    #[arg(long)]
+    org: Uuid,
+    #[arg(long)]
+    user: Uuid,
+    /// OWNER, ADMIN, HR, MANAGER or LEARNER.
+    #[arg(long)]
+    role: String,
+    #[arg(long = "ttl-hours", default_value_t = 24)]
+    ttl_hours: i64,
+    #[command(flatten)]
+    secret: SecretArg,
+}
+
+#[derive(Args)]
+struct CreateOrgArgs {
+    #[arg(long)]
+    name: String,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Email of the owner user.
+    #[arg(long = "owner-email", default_value = "owner@example.com")]
+    owner_email: String,
+    /// Name of the owner user.
+    #[arg(long = "owner-name", default_value = "Owner")]
+    owner_name: String,
+    #[arg(long = "ttl-hours", default_value_t = 24)]
+    ttl_hours: i64,
+    #[command(flatten)]
+    secret: SecretArg,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    skillgraph::telemetry::init();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn require_secret(secret: &SecretArg) -> Result<JwtKeys, String> {
+    match secret.jwt_secret.as_deref() {
+        Some(s) if !s.is_empty() => Ok(JwtKeys::hs256(s.as_bytes())),
+        _ => Err("set SKILLGRAPH_JWT_SECRET (or --jwt-secret) to sign tokens".into()),
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Schema => {
+            println!("{}", skillgraph::sdl());
+            Ok(())
+        }
+        Command::Token(args) => {
+            let keys = require_secret(&args.secret)?;
+            let role = OrgRole::parse(&args.role).ok_or("role must be OWNER, ADMIN, HR, MANAGER or LEARNER")?;
+            let token = keys
+                .mint(args.org, args.user, role, chrono::Duration::hours(args.ttl_hours))
+                .map_err(|e| describe(&e))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Migrate(args) => {
+            let db = skillgraph::db::connect(&args.database).await.map_err(|e| describe(&e))?;
+            skillgraph::migrate(&db).await.map_err(|e| describe(&e))?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::CreateOrg(args) => {
+            let keys = require_secret(&args.secret)?;
+            let state = skillgraph::build_state(&args.database.database, keys.clone(), Arc::new(SystemClock), Settings::default())
+                .await
+                .map_err(|e| describe(&e))?;
+            let created = skillgraph::service::org::create(&state, &args.name, &args.owner_email, &args.owner_name)
+                .await
+                .map_err(|e| describe(&e))?;
+            let token = keys
+                .mint(created.org.id, created.owner.id, OrgRole::Owner, chrono::Duration::hours(args.ttl_hours))
+                .map_err(|e| describe(&e))?;
+            println!("org: {}", created.org.id);
+            println!("owner: {}", created.owner.id);
+            println!("owner token: {token}");
+            Ok(())
+        }
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let keys = match (args.secret.jwt_secret.as_deref(), args.demo) {
+        (Some(s), _) if !s.is_empty() => JwtKeys::hs256(s.as_bytes()),
+        (_, true) => JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
+        _ => return Err("set SKILLGRAPH_JWT_SECRET (or --jwt-secret), or run with --demo".into()),
+    };
+    let started = std::time::Instant::now();
+    let mut settings = Settings {
+        max_depth: args.max_depth,
+        max_complexity: args.max_complexity,
+        request_timeout_secs: args.request_timeout,
+        ..Settings::default()
+    };
+    let mut state = skillgraph::build_state(&args.database.database, keys.clone(), Arc::new(SystemClock), settings.clone())
+        .await
+        .map_err(|e| describe(&e))?;
+    if args.demo {
+        let demo = skillgraph::demo::ensure(&state).await.map_err(|e| describe(&e))?;
+        let ttl = chrono::Duration::days(7);
+        let admin = keys.mint(demo.org_id, demo.admin_id, OrgRole::Admin, ttl).map_err(|e| describe(&e))?;
+        let learner = keys.mint(demo.org_id, demo.learner_id, OrgRole::Learner, ttl).map_err(|e| describe(&e))?;
+        println!("demo organization: {} ({})", demo.org_name, demo.org_id);
+        println!("admin token: {admin}");
+        println!("learner token: {learner}");
+        settings.demo_token = Some(admin);
+        state.settings = Arc::new(settings);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "skillgraph ready");
+    println!("skillgraph listening on http://{addr}/ (GraphiQL), GraphQL at http://{addr}/graphql");
+    skillgraph::serve(listener, state, skillgraph::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn describe(err: &skillgraph::error::AppError) -> String {
+    match err {
+        skillgraph::error::AppError::Internal(cause) => cause.clone(),
+        other => other.message(),
+    }
+}

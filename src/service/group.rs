@@ -1,0 +1,291 @@
+//! The group tree. Groups nest; a closure table (`group_closure`: every ancestor–descendant
+//! pair with its depth) answers subtree questions with one join. Moves refuse cycles; deletes
+//! refuse groups with current members or children and are soft, so history keeps its names.
+
+use sea_orm::{ConnectionTrait, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::validate;
+use crate::service::{now_micros, sql, tx};
+use crate::state::AppState;
+use crate::vals;
+use entity::group;
+
+pub async fn create(state: &AppState, viewer: &Viewer, name: &str, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let group = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, name, parent_id).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, name: &str, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+    let name = validate::name("name", name)?;
+    if let Some(parent) = parent_id {
+        require_live(conn, org_id, parent, "parent group").await?;
+    }
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO org_groups (id, org_id, name, parent_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        vals![id, org_id, name, parent_id, now],
+    )
+    .await?;
+    sql::exec(
+        conn,
+        "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) VALUES ($1, $2, $2, 0)",
+        vals![org_id, id],
+    )
+    .await?;
+    if let Some(parent) = parent_id {
+        sql::exec(
+            conn,
+            "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) \
+             SELECT org_id, ancestor_id, $1, depth + 1 FROM group_closure WHERE descendant_id = $2",
+            vals![id, parent],
+        )
+        .await?;
+    }
+    let group = require_live(conn, org_id, id, "group").await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::GroupCreated,
+            subject_type: "GROUP",
+            subject_id: Some(id),
+            before: None,
+            after: Some(snapshot(&group)),
+        },
+    )
+    .await?;
+    Ok(group)
+}
+
+pub async fn rename(state: &AppState, viewer: &Viewer, id: Uuid, name: Option<&str>) -> AppResult<group::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    let Some(name) = name else {
+        return Ok(before);
+    };
+    let name = validate::name("name", name)?;
+    if name == before.name {
+        return Ok(before);
+    }
+    sql::exec(&tx, "UPDATE org_groups SET name = $1, updated_at = $2 WHERE id = $3", vals![name, now, id]).await?;
+    let after = require_live(&tx, viewer.org_id, id, "group").await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::GroupUpdated,
+            subject_type: "GROUP",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Moves a group (with its subtree) under `parent_id`, or to the top when `None`.
+pub async fn move_group(state: &AppState, viewer: &Viewer, id: Uuid, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    if let Some(parent) = parent_id {
+        require_live(&tx, viewer.org_id, parent, "parent group").await?;
+        if parent == id || is_ancestor(&tx, id, parent).await? {
+            return Err(AppError::validation("parentId", "a group cannot move under itself or one of its descendants"));
+        }
+    }
+    if before.parent_id == parent_id {
+        return Ok(before);
+    }
+    // Detach the subtree from its old ancestors, then hang it under the new parent's chain.
+    sql::exec(
+        &tx,
+        "DELETE FROM group_closure WHERE descendant_id IN (SELECT descendant_id FROM group_closure WHERE ancestor_id = $1) \
+         AND ancestor_id NOT IN (SELECT descendant_id FROM group_closure WHERE ancestor_id = $1)",
+        vals![id],
+    )
+    .await?;
+    if let Some(parent) = parent_id {
+        sql::exec(
+            &tx,
+            "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) \
+             SELECT p.org_id, p.ancestor_id, s.descendant_id, p.depth + s.depth + 1 \
+             FROM group_closure p, group_closure s WHERE p.descendant_id = $1 AND s.ancestor_id = $2",
+            vals![parent, id],
+        )
+        .await?;
+    }
+    sql::exec(&tx, "UPDATE org_groups SET parent_id = $1, updated_at = $2 WHERE id = $3", vals![parent_id, now, id]).await?;
+    let after = require_live(&tx, viewer.org_id, id, "group").await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::GroupMoved,
+            subject_type: "GROUP",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<group::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    let members = sql::scalar_i64(&tx, "SELECT COUNT(*) FROM memberships WHERE group_id = $1 AND until IS NULL", vals![id]).await?;
+    if members > 0 {
+        return Err(AppError::conflict(format!("the group still has {members} member(s)")));
+    }
+    let children = sql::scalar_i64(
+        &tx,
+        "SELECT COUNT(*) FROM org_groups WHERE parent_id = $1 AND deleted_at IS NULL",
+        vals![id],
+    )
+    .await?;
+    if children > 0 {
+        return Err(AppError::conflict(format!("the group still has {children} child group(s)")));
+    }
+    sql::exec(&tx, "DELETE FROM group_closure WHERE descendant_id = $1", vals![id]).await?;
+    sql::exec(&tx, "UPDATE org_groups SET deleted_at = $1, updated_at = $1 WHERE id = $2", vals![now, id]).await?;
+    let after: group::Model = sql::one(&tx, "SELECT * FROM org_groups WHERE id = $1", vals![id])
+        .await?
+        .ok_or_else(|| AppError::internal("deleted group vanished"))?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::GroupDeleted,
+            subject_type: "GROUP",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A group that exists and is not deleted.
+pub async fn find_live(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<group::Model>> {
+    sql::one(
+        conn,
+        "SELECT * FROM org_groups WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL",
+        vals![id, org_id],
+    )
+    .await
+}
+
+pub async fn require_live(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid, what: &str) -> AppResult<group::Model> {
+    find_live(conn, org_id, id).await?.ok_or_else(|| AppError::not_found(what))
+}
+
+/// Groups by id, deleted ones included (membership history names them), in one query.
+pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<group::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut values: Vec<Value> = vals![org_id];
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    sql::all(
+        conn,
+        &format!("SELECT * FROM org_groups WHERE org_id = $1 AND id IN ({})", sql::placeholders(2, ids.len())),
+        values,
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    /// Only the direct children of this group.
+    pub parent_id: Option<Uuid>,
+    /// Only top-level groups.
+    pub roots_only: bool,
+    pub search: Option<String>,
+}
+
+/// Live groups, ordered by name.
+pub async fn list(conn: &impl ConnectionTrait, org_id: Uuid, filter: &GroupFilter) -> AppResult<Vec<group::Model>> {
+    let mut text = "SELECT * FROM org_groups WHERE org_id = $1 AND deleted_at IS NULL".to_string();
+    let mut values: Vec<Value> = vals![org_id];
+    if let Some(parent) = filter.parent_id {
+        values.push(parent.into());
+        text.push_str(&format!(" AND parent_id = ${}", values.len()));
+    }
+    if filter.roots_only {
+        text.push_str(" AND parent_id IS NULL");
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        values.push(format!("%{escaped}%").into());
+        text.push_str(&format!(" AND lower(name) LIKE ${} ESCAPE '\\'", values.len()));
+    }
+    text.push_str(" ORDER BY name, id");
+    sql::all(conn, &text, values).await
+}
+
+/// Ancestors of a group, nearest first (`depth` 1 = parent).
+pub async fn ancestors(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Vec<group::Model>> {
+    sql::all(
+        conn,
+        "SELECT g.* FROM group_closure c JOIN org_groups g ON g.id = c.ancestor_id \
+         WHERE c.descendant_id = $1 AND c.depth > 0 AND g.org_id = $2 ORDER BY c.depth",
+        vals![id, org_id],
+    )
+    .await
+}
+
+/// Every group below this one, shallowest first.
+pub async fn descendants(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Vec<group::Model>> {
+    sql::all(
+        conn,
+        "SELECT g.* FROM group_closure c JOIN org_groups g ON g.id = c.descendant_id \
+         WHERE c.ancestor_id = $1 AND c.depth > 0 AND g.org_id = $2 AND g.deleted_at IS NULL ORDER BY c.depth, g.name",
+        vals![id, org_id],
+    )
+    .await
+}
+
+async fn is_ancestor(conn: &impl ConnectionTrait, ancestor: Uuid, descendant: Uuid) -> AppResult<bool> {
+    Ok(sql::scalar_i64(
+        conn,
+        "SELECT COUNT(*) FROM group_closure WHERE ancestor_id = $1 AND descendant_id = $2",
+        vals![ancestor, descendant],
+    )
+    .await?
+        > 0)
+}
+
+pub fn snapshot(g: &group::Model) -> serde_json::Value {
+    json!({ "id": g.id, "name": g.name, "parentId": g.parent_id })
+}

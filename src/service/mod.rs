@@ -1,0 +1,20 @@
+//! Domain services: every business rule lives here, in plain Rust that knows nothing of GraphQL.
+//! Public functions take the `AppState` and the `Viewer`, check permission, run one transaction
+//! and return rows; `*_in` functions take any connection so they compose inside a transaction.
+
+pub mod audit;
+pub mod authz;
+pub mod group;
+pub mod membership;
+pub mod org;
+pub mod page;
+pub mod role;
+pub mod sql;
+pub mod tx;
+pub mod user;
+pub mod validate;
+
+/// Microseconds since the epoch of the state's clock: the storage format of every time column.
+pub fn now_micros(state: &crate::state::AppState) -> i64 {
+    state.clock.now().timestamp_micros()
+}

@@ -1,0 +1,50 @@
+//! Small helpers for the hand-written SQL of the services. Statements use `$1`-style parameters,
+//! which both PostgreSQL and SQLite (through sqlx) accept, so one text serves both databases.
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use uuid::Uuid;
+
+use crate::error::AppResult;
+
+pub fn stmt(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(conn.get_database_backend(), sql, values)
+}
+
+/// Runs a statement that returns no rows; the number of rows affected.
+pub async fn exec(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    Ok(conn.execute_raw(stmt(conn, sql, values)).await?.rows_affected())
+}
+
+pub async fn all<T: FromQueryResult>(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<T>> {
+    Ok(T::find_by_statement(stmt(conn, sql, values)).all(conn).await?)
+}
+
+pub async fn one<T: FromQueryResult>(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Option<T>> {
+    Ok(T::find_by_statement(stmt(conn, sql, values)).one(conn).await?)
+}
+
+/// A single `BIGINT` (counts, sums; NULL → 0).
+pub async fn scalar_i64(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<i64> {
+    let row = conn.query_one_raw(stmt(conn, sql, values)).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// Ids in one column.
+pub async fn ids(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<Uuid>> {
+    let rows = conn.query_all_raw(stmt(conn, sql, values)).await?;
+    rows.iter().map(|r| Ok(r.try_get_by_index::<Uuid>(0)?)).collect()
+}
+
+/// `$from, $from+1, …` for `n` values: the placeholders of an `IN (…)` list.
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Builds a `Vec<Value>` from anything sea-orm can bind.
+#[macro_export]
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { vec![$(sea_orm::Value::from($v)),*] };
+}

@@ -1,0 +1,368 @@
+//! People: creation, profile updates (attributes replace the old set), manager links without
+//! cycles, deactivation, and the reads a viewer is allowed.
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{OrgRole, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::page::{Page, PageRequest};
+use crate::service::validate::{self, Attributes, Email};
+use crate::service::{now_micros, sql, tx};
+use crate::state::AppState;
+use crate::vals;
+use entity::user;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub job_title: Option<String>,
+    pub hire_date: Option<NaiveDate>,
+    pub attributes: Option<serde_json::Value>,
+    pub manager_id: Option<Uuid>,
+}
+
+/// A partial update: `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub job_title: Option<Option<String>>,
+    pub hire_date: Option<Option<NaiveDate>>,
+    /// Replaces the whole set; JSON null clears it.
+    pub attributes: Option<serde_json::Value>,
+    pub manager_id: Option<Option<Uuid>>,
+}
+
+pub async fn create(state: &AppState, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let user = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, input: NewUser) -> AppResult<user::Model> {
+    let email = Email::parse("email", &input.email)?;
+    let name = validate::name("name", &input.name)?;
+    let job_title = validate::optional_name("jobTitle", input.job_title.as_deref())?;
+    let attributes = match &input.attributes {
+        Some(v) => Attributes::parse("attributes", v)?,
+        None => Attributes::default(),
+    };
+    if let Some(manager) = input.manager_id {
+        require_user(conn, org_id, manager, "manager").await?;
+    }
+    ensure_email_free(conn, org_id, &email, None).await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO users (id, org_id, email, email_norm, name, job_title, hire_date, attributes, manager_id, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10)",
+        vals![
+            id,
+            org_id,
+            email.display.clone(),
+            email.normalized.clone(),
+            name,
+            job_title,
+            input.hire_date,
+            attributes.to_json(),
+            input.manager_id,
+            now
+        ],
+    )
+    .await?;
+    write_attributes(conn, org_id, id, &attributes).await?;
+    let user = require_user(conn, org_id, id, "user").await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::UserCreated,
+            subject_type: "USER",
+            subject_id: Some(id),
+            before: None,
+            after: Some(snapshot(&user)),
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+pub async fn update(state: &AppState, viewer: &Viewer, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let user = update_in(&tx, viewer.org_id, &Actor::user(viewer), now, id, changes).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub async fn update_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
+    let before = require_user(conn, org_id, id, "user").await?;
+    let mut after = before.clone();
+    if let Some(name) = &changes.name {
+        after.name = validate::name("name", name)?;
+    }
+    if let Some(job_title) = &changes.job_title {
+        after.job_title = validate::optional_name("jobTitle", job_title.as_deref())?;
+    }
+    if let Some(hire_date) = changes.hire_date {
+        after.hire_date = hire_date;
+    }
+    let attributes = match &changes.attributes {
+        Some(v) => Some(Attributes::parse("attributes", v)?),
+        None => None,
+    };
+    if let Some(attrs) = &attributes {
+        after.attributes = attrs.to_json();
+    }
+    if let Some(manager) = changes.manager_id {
+        if let Some(m) = manager {
+            if m == id {
+                return Err(AppError::validation("managerId", "a user cannot be their own manager"));
+            }
+            require_user(conn, org_id, m, "manager").await?;
+            if manages_transitively(conn, org_id, id, m).await? {
+                return Err(AppError::validation("managerId", "this manager would create a reporting cycle"));
+            }
+        }
+        after.manager_id = manager;
+    }
+    if after == before {
+        return Ok(before);
+    }
+    after.updated_at = now;
+    sql::exec(
+        conn,
+        "UPDATE users SET name = $1, job_title = $2, hire_date = $3, attributes = $4, manager_id = $5, updated_at = $6 WHERE id = $7 AND org_id = $8",
+        vals![after.name.clone(), after.job_title.clone(), after.hire_date, after.attributes.clone(), after.manager_id, now, id, org_id],
+    )
+    .await?;
+    if let Some(attrs) = &attributes {
+        sql::exec(conn, "DELETE FROM user_attributes WHERE user_id = $1", vals![id]).await?;
+        write_attributes(conn, org_id, id, attrs).await?;
+    }
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::UserUpdated,
+            subject_type: "USER",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+pub async fn deactivate(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let before = require_user(&tx, viewer.org_id, id, "user").await?;
+    if !before.active {
+        return Ok(before);
+    }
+    if id == viewer.user_id {
+        return Err(AppError::validation("id", "you cannot deactivate yourself"));
+    }
+    sql::exec(
+        &tx,
+        "UPDATE users SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2 AND org_id = $3",
+        vals![now, id, viewer.org_id],
+    )
+    .await?;
+    let after = require_user(&tx, viewer.org_id, id, "user").await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::UserDeactivated,
+            subject_type: "USER",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The user if the viewer may see them; `None` for unknown ids, other organizations' users and
+/// users outside the viewer's scope alike (no existence leak).
+pub async fn get(conn: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> AppResult<Option<user::Model>> {
+    if !authz::can_see_user(conn, viewer, id).await? {
+        return Ok(None);
+    }
+    find(conn, viewer.org_id, id).await
+}
+
+pub async fn find(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<user::Model>> {
+    sql::one(conn, "SELECT * FROM users WHERE id = $1 AND org_id = $2", vals![id, org_id]).await
+}
+
+pub async fn require_user(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid, what: &str) -> AppResult<user::Model> {
+    find(conn, org_id, id).await?.ok_or_else(|| AppError::not_found(what))
+}
+
+/// Users by id, in one query (for loaders).
+pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<user::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut values: Vec<Value> = vals![org_id];
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    sql::all(
+        conn,
+        &format!("SELECT * FROM users WHERE org_id = $1 AND id IN ({})", sql::placeholders(2, ids.len())),
+        values,
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub group_id: Option<Uuid>,
+    pub include_subgroups: bool,
+    pub search: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub active: Option<bool>,
+}
+
+pub async fn list(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &UserFilter, page: &PageRequest) -> AppResult<Page<user::Model>> {
+    let (where_sql, mut values) = filter_sql(viewer, filter);
+    let mut text = format!("SELECT u.* FROM users u WHERE {where_sql}");
+    if let Some(after) = page.after_key::<Uuid>()? {
+        values.push(after.into());
+        text.push_str(&format!(" AND u.id > ${}", values.len()));
+    }
+    text.push_str(&format!(" ORDER BY u.id LIMIT {}", page.limit() + 1));
+    let rows: Vec<user::Model> = sql::all(conn, &text, values).await?;
+    Ok(page.finish(rows, |u| u.id))
+}
+
+pub async fn count(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &UserFilter) -> AppResult<i64> {
+    let (where_sql, values) = filter_sql(viewer, filter);
+    sql::scalar_i64(conn, &format!("SELECT COUNT(*) FROM users u WHERE {where_sql}"), values).await
+}
+
+/// The WHERE clause for a user list: organization, the viewer's scope, then the filter.
+fn filter_sql(viewer: &Viewer, filter: &UserFilter) -> (String, Vec<Value>) {
+    let mut clauses = vec!["u.org_id = $1".to_string()];
+    let mut values: Vec<Value> = vals![viewer.org_id];
+    match viewer.role {
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => {}
+        OrgRole::Learner => {
+            values.push(viewer.user_id.into());
+            clauses.push(format!("u.id = ${}", values.len()));
+        }
+        OrgRole::Manager => {
+            values.push(viewer.user_id.into());
+            let n = values.len();
+            clauses.push(format!(
+                "(u.id = ${n} OR u.id IN (WITH RECURSIVE r(id) AS (SELECT id FROM users WHERE org_id = $1 AND manager_id = ${n} \
+                 UNION SELECT x.id FROM users x JOIN r ON x.manager_id = r.id) SELECT id FROM r))"
+            ));
+        }
+    }
+    if let Some(group) = filter.group_id {
+        values.push(group.into());
+        let n = values.len();
+        if filter.include_subgroups {
+            clauses.push(format!(
+                "u.id IN (SELECT m.user_id FROM memberships m JOIN group_closure c ON c.descendant_id = m.group_id \
+                 WHERE c.ancestor_id = ${n} AND m.until IS NULL)"
+            ));
+        } else {
+            clauses.push(format!("u.id IN (SELECT m.user_id FROM memberships m WHERE m.group_id = ${n} AND m.until IS NULL)"));
+        }
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        values.push(format!("%{escaped}%").into());
+        let n = values.len();
+        clauses.push(format!("(lower(u.name) LIKE ${n} ESCAPE '\\' OR u.email_norm LIKE ${n} ESCAPE '\\')"));
+    }
+    if let Some(role) = filter.role_id {
+        values.push(role.into());
+        clauses.push(format!("u.primary_role_id = ${}", values.len()));
+    }
+    if let Some(active) = filter.active {
+        clauses.push(if active { "u.active = TRUE".into() } else { "u.active = FALSE".into() });
+    }
+    (clauses.join(" AND "), values)
+}
+
+/// The audit snapshot of a user.
+pub fn snapshot(u: &user::Model) -> serde_json::Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "jobTitle": u.job_title,
+        "hireDate": u.hire_date,
+        "attributes": serde_json::from_str::<serde_json::Value>(&u.attributes).unwrap_or(json!({})),
+        "managerId": u.manager_id,
+        "primaryRoleId": u.primary_role_id,
+        "active": u.active,
+    })
+}
+
+async fn ensure_email_free(conn: &impl ConnectionTrait, org_id: Uuid, email: &Email, except: Option<Uuid>) -> AppResult<()> {
+    let taken = sql::ids(
+        conn,
+        "SELECT id FROM users WHERE org_id = $1 AND email_norm = $2",
+        vals![org_id, email.normalized.clone()],
+    )
+    .await?;
+    if taken.iter().any(|id| Some(*id) != except) {
+        return Err(AppError::conflict(format!("a user with email {} already exists in the organization", email.display)));
+    }
+    Ok(())
+}
+
+/// Whether `user` is (directly or not) above `candidate` in the reporting line, i.e. making
+/// `candidate` the manager of `user` would close a cycle.
+async fn manages_transitively(conn: &impl ConnectionTrait, org_id: Uuid, user: Uuid, candidate: Uuid) -> AppResult<bool> {
+    Ok(authz::reports_of(conn, org_id, user).await?.contains(&candidate))
+}
+
+async fn write_attributes(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid, attrs: &Attributes) -> AppResult<()> {
+    if attrs.0.is_empty() {
+        return Ok(());
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(attrs.0.len() * 4);
+    let rows: Vec<String> = attrs
+        .0
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| {
+            values.extend(vals![org_id, user_id, k.clone(), v.clone()]);
+            let b = i * 4;
+            format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
+        })
+        .collect();
+    sql::exec(
+        conn,
+        &format!("INSERT INTO user_attributes (org_id, user_id, key, value) VALUES {}", rows.join(", ")),
+        values,
+    )
+    .await?;
+    Ok(())
+}
