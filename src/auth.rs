@@ -91,7 +91,13 @@ impl JwtKeys {
         format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
     }
 
-    pub fn mint(&self, org: Uuid, user: Uuid, role: OrgRole, ttl: chrono::Duration) -> AppResult<String> {
+    pub fn mint(
+        &self,
+        org: Uuid,
+        user: Uuid,
+        role: OrgRole,
+        ttl: chrono::Duration,
+    ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user.to_string(),
@@ -101,7 +107,8 @@ impl JwtKeys {
             iat: Some(now),
             nbf: None,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
@@ -110,9 +117,15 @@ impl JwtKeys {
             .map_err(|e| {
                 let why = match e.kind() {
                     jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired",
-                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => "the token is not valid yet",
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => "the token's signature is invalid",
-                    jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                        "the token is not valid yet"
+                    }
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "the token's signature is invalid"
+                    }
+                    jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                        "the token's algorithm is not accepted"
+                    }
                     _ => "the token is malformed",
                 };
                 AppError::Unauthenticated(why.to_string())
@@ -157,14 +170,19 @@ impl Viewer {
 pub fn bearer(value: &str) -> Option<&str> {
     let value = value.trim();
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Verifies a bearer token and checks that its user exists in its organization and is active.
 pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<Viewer> {
     let claims = state.jwt.verify(token)?;
-    let org_id = Uuid::parse_str(&claims.org).map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;
-    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AppError::Unauthenticated("the token's subject is malformed".into()))?;
+    let org_id = Uuid::parse_str(&claims.org)
+        .map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;
+    let user_id = Uuid::parse_str(&claims.sub)
+        .map_err(|_| AppError::Unauthenticated("the token's subject is malformed".into()))?;
     let row = sea_orm::ConnectionTrait::query_one_raw(
         &state.db.read,
         crate::service::sql::stmt(
@@ -180,7 +198,11 @@ pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppRes
     };
     match active {
         Some(true) => Ok(Viewer::new(org_id, user_id, claims.role)),
-        Some(false) => Err(AppError::Unauthenticated("the token's user is deactivated".into())),
-        None => Err(AppError::Unauthenticated("the token's user does not exist in its organization".into())),
+        Some(false) => Err(AppError::Unauthenticated(
+            "the token's user is deactivated".into(),
+        )),
+        None => Err(AppError::Unauthenticated(
+            "the token's user does not exist in its organization".into(),
+        )),
     }
 }

@@ -6,8 +6,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, SqlxSqliteConnector};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, SqlxSqliteConnector,
+};
 
 use crate::error::AppError;
 
@@ -26,7 +30,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://skillgraph.db";
 /// Normalises what a user may pass as `--database`: a `sqlite:` or `postgres://` URL, or a plain
 /// file path (taken as SQLite).
 pub fn normalize_url(url: &str) -> String {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:") {
+    if url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+        || url.starts_with("sqlite:")
+    {
         url.to_string()
     } else {
         format!("sqlite://{url}")
@@ -71,7 +78,11 @@ pub async fn connect(url: &str) -> Result<Db, AppError> {
         .connect_with(writer_opts)
         .await
         .map_err(|e| AppError::internal(format!("cannot open SQLite database: {e}")))?;
-    let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8) as u32 * 2;
+    let readers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8) as u32
+        * 2;
     let read_pool = SqlitePoolOptions::new()
         .max_connections(readers)
         .min_connections(1)
@@ -100,7 +111,11 @@ impl Db {
     /// writer. No-op on PostgreSQL.
     pub async fn checkpoint(&self) {
         if self.backend == DbBackend::Sqlite {
-            if let Err(e) = self.read.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if let Err(e) = self
+                .read
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }

@@ -24,14 +24,52 @@ pub struct Demo {
 }
 
 const FIRST: [&str; 40] = [
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "Lucas", "Mia", "Mateo", "Amelia", "Levi", "Harper", "Ezra", "Evelyn",
-    "Luca", "Abigail", "Asher", "Emily", "Leo", "Ella", "Owen", "Aria", "Hudson", "Scarlett", "Caleb", "Chloe", "Isaac", "Layla", "Wyatt",
-    "Nora", "Julian", "Zoe", "Miles", "Lily", "Aaron", "Hannah", "Ethan", "Priya", "Kenji",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "Lucas", "Mia", "Mateo", "Amelia",
+    "Levi", "Harper", "Ezra", "Evelyn", "Luca", "Abigail", "Asher", "Emily", "Leo", "Ella", "Owen",
+    "Aria", "Hudson", "Scarlett", "Caleb", "Chloe", "Isaac", "Layla", "Wyatt", "Nora", "Julian",
+    "Zoe", "Miles", "Lily", "Aaron", "Hannah", "Ethan", "Priya", "Kenji",
 ];
 const LAST: [&str; 40] = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson",
-    "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark",
-    "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Patel",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Patel",
 ];
 
 /// One department of the seed: its group, where its people sit, and what they do.
@@ -47,23 +85,113 @@ struct Dept {
 }
 
 const DEPTS: &[Dept] = &[
-    Dept { group: "Sales", parent: Some("Acme"), department: "Sales", location: "New York", head_title: "VP of Sales", staff_title: "Sales Operations Analyst", staff_role: "Sales Representative", staff: 2 },
-    Dept { group: "Sales — SMB", parent: Some("Sales"), department: "Sales", location: "Austin", head_title: "SMB Sales Manager", staff_title: "Sales Representative", staff_role: "Sales Representative", staff: 24 },
-    Dept { group: "Sales — Enterprise", parent: Some("Sales"), department: "Sales", location: "New York", head_title: "Enterprise Sales Manager", staff_title: "Account Executive", staff_role: "Sales Representative", staff: 18 },
-    Dept { group: "Warehouse", parent: Some("Acme"), department: "Warehouse", location: "Gary", head_title: "Director of Logistics", staff_title: "Warehouse Associate", staff_role: "Warehouse Associate", staff: 14 },
-    Dept { group: "Warehouse — Chicago", parent: Some("Warehouse"), department: "Warehouse", location: "Chicago", head_title: "Warehouse Supervisor", staff_title: "Warehouse Associate", staff_role: "Warehouse Associate", staff: 38 },
-    Dept { group: "Finance", parent: Some("Acme"), department: "Finance", location: "New York", head_title: "Controller", staff_title: "Accountant", staff_role: "Accountant", staff: 14 },
-    Dept { group: "Customer Success", parent: Some("Acme"), department: "Customer Success", location: "Austin", head_title: "Head of Customer Success", staff_title: "Customer Success Manager", staff_role: "Customer Success Manager", staff: 24 },
-    Dept { group: "Engineering", parent: Some("Acme"), department: "Engineering", location: "Remote", head_title: "VP of Engineering", staff_title: "Software Engineer", staff_role: "Software Engineer", staff: 29 },
-    Dept { group: "Store Operations", parent: Some("Acme"), department: "Store Operations", location: "Chicago", head_title: "Store Manager", staff_title: "Store Associate", staff_role: "Store Associate", staff: 24 },
+    Dept {
+        group: "Sales",
+        parent: Some("Acme"),
+        department: "Sales",
+        location: "New York",
+        head_title: "VP of Sales",
+        staff_title: "Sales Operations Analyst",
+        staff_role: "Sales Representative",
+        staff: 2,
+    },
+    Dept {
+        group: "Sales — SMB",
+        parent: Some("Sales"),
+        department: "Sales",
+        location: "Austin",
+        head_title: "SMB Sales Manager",
+        staff_title: "Sales Representative",
+        staff_role: "Sales Representative",
+        staff: 24,
+    },
+    Dept {
+        group: "Sales — Enterprise",
+        parent: Some("Sales"),
+        department: "Sales",
+        location: "New York",
+        head_title: "Enterprise Sales Manager",
+        staff_title: "Account Executive",
+        staff_role: "Sales Representative",
+        staff: 18,
+    },
+    Dept {
+        group: "Warehouse",
+        parent: Some("Acme"),
+        department: "Warehouse",
+        location: "Gary",
+        head_title: "Director of Logistics",
+        staff_title: "Warehouse Associate",
+        staff_role: "Warehouse Associate",
+        staff: 14,
+    },
+    Dept {
+        group: "Warehouse — Chicago",
+        parent: Some("Warehouse"),
+        department: "Warehouse",
+        location: "Chicago",
+        head_title: "Warehouse Supervisor",
+        staff_title: "Warehouse Associate",
+        staff_role: "Warehouse Associate",
+        staff: 38,
+    },
+    Dept {
+        group: "Finance",
+        parent: Some("Acme"),
+        department: "Finance",
+        location: "New York",
+        head_title: "Controller",
+        staff_title: "Accountant",
+        staff_role: "Accountant",
+        staff: 14,
+    },
+    Dept {
+        group: "Customer Success",
+        parent: Some("Acme"),
+        department: "Customer Success",
+        location: "Austin",
+        head_title: "Head of Customer Success",
+        staff_title: "Customer Success Manager",
+        staff_role: "Customer Success Manager",
+        staff: 24,
+    },
+    Dept {
+        group: "Engineering",
+        parent: Some("Acme"),
+        department: "Engineering",
+        location: "Remote",
+        head_title: "VP of Engineering",
+        staff_title: "Software Engineer",
+        staff_role: "Software Engineer",
+        staff: 29,
+    },
+    Dept {
+        group: "Store Operations",
+        parent: Some("Acme"),
+        department: "Store Operations",
+        location: "Chicago",
+        head_title: "Store Manager",
+        staff_title: "Store Associate",
+        staff_role: "Store Associate",
+        staff: 24,
+    },
 ];
 
 const ROLES: &[(&str, &str)] = &[
     ("Sales Representative", "Finds and closes new business."),
-    ("Warehouse Associate", "Receives, stores and ships goods safely."),
-    ("Warehouse Supervisor", "Runs a warehouse shift and its safety."),
+    (
+        "Warehouse Associate",
+        "Receives, stores and ships goods safely.",
+    ),
+    (
+        "Warehouse Supervisor",
+        "Runs a warehouse shift and its safety.",
+    ),
     ("Accountant", "Keeps the books and handles payment data."),
-    ("Customer Success Manager", "Keeps customers successful after the sale."),
+    (
+        "Customer Success Manager",
+        "Keeps customers successful after the sale.",
+    ),
     ("Software Engineer", "Builds and runs Acme's software."),
     ("Store Associate", "Serves customers in Acme's stores."),
     ("Store Manager", "Runs a store."),
@@ -76,7 +204,15 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     }
     let now = state.clock.now().timestamp_micros();
     let tx = state.db.write.begin().await?;
-    let created = org::create_in(&tx, now, ORG_NAME, "dana.whitfield@acme.example", "Dana Whitfield", true).await?;
+    let created = org::create_in(
+        &tx,
+        now,
+        ORG_NAME,
+        "dana.whitfield@acme.example",
+        "Dana Whitfield",
+        true,
+    )
+    .await?;
     let org_id = created.org.id;
     let actor = Actor::system();
     let ceo = created.owner.id;
@@ -134,14 +270,40 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     for d in DEPTS {
         let group_id = groups[d.group];
         let head_manager = d.parent.and_then(|p| heads.get(p).copied()).unwrap_or(ceo);
-        let head = person(&tx, org_id, &actor, now, index, d, d.head_title, head_manager).await?;
+        let head = person(
+            &tx,
+            org_id,
+            &actor,
+            now,
+            index,
+            d,
+            d.head_title,
+            head_manager,
+        )
+        .await?;
         index += 1;
         heads.insert(d.group, head);
         membership::add_in(&tx, org_id, &actor, now, head, group_id, None).await?;
         if d.head_title == "Warehouse Supervisor" {
-            role::set_primary_in(&tx, org_id, &actor, now, head, Some(role_ids["Warehouse Supervisor"])).await?;
+            role::set_primary_in(
+                &tx,
+                org_id,
+                &actor,
+                now,
+                head,
+                Some(role_ids["Warehouse Supervisor"]),
+            )
+            .await?;
         } else if d.head_title == "Store Manager" {
-            role::set_primary_in(&tx, org_id, &actor, now, head, Some(role_ids["Store Manager"])).await?;
+            role::set_primary_in(
+                &tx,
+                org_id,
+                &actor,
+                now,
+                head,
+                Some(role_ids["Store Manager"]),
+            )
+            .await?;
         }
         for n in 0..d.staff {
             let id = if d.group == "Sales — Enterprise" && n == 0 {
@@ -155,7 +317,9 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                         name: "Jordan Rivera".into(),
                         job_title: Some(d.staff_title.into()),
                         hire_date: Some(date(2024, 9, 16)),
-                        attributes: Some(json!({"department": d.department, "location": d.location})),
+                        attributes: Some(
+                            json!({"department": d.department, "location": d.location}),
+                        ),
                         manager_id: Some(head),
                     },
                 )
@@ -168,7 +332,8 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                 id
             };
             membership::add_in(&tx, org_id, &actor, now, id, group_id, None).await?;
-            role::set_primary_in(&tx, org_id, &actor, now, id, Some(role_ids[d.staff_role])).await?;
+            role::set_primary_in(&tx, org_id, &actor, now, id, Some(role_ids[d.staff_role]))
+                .await?;
         }
     }
     tx.commit().await?;
@@ -181,21 +346,28 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
 }
 
 async fn find(state: &AppState) -> AppResult<Option<Demo>> {
-    let Some(org_id) = sql::ids(&state.db.read, "SELECT id FROM organizations WHERE demo = TRUE ORDER BY created_at LIMIT 1", vec![])
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let Some(org_id) = sql::ids(
+        &state.db.read,
+        "SELECT id FROM organizations WHERE demo = TRUE ORDER BY created_at LIMIT 1",
+        vec![],
+    )
+    .await?
+    .into_iter()
+    .next() else {
         return Ok(None);
     };
     let by_email = |email: &'static str| {
         let db = state.db.read.clone();
         async move {
-            sql::ids(&db, "SELECT id FROM users WHERE org_id = $1 AND email_norm = $2", vals![org_id, email])
-                .await?
-                .into_iter()
-                .next()
-                .ok_or_else(|| AppError::internal(format!("demo user {email} is missing")))
+            sql::ids(
+                &db,
+                "SELECT id FROM users WHERE org_id = $1 AND email_norm = $2",
+                vals![org_id, email],
+            )
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::internal(format!("demo user {email} is missing")))
         }
     };
     Ok(Some(Demo {
@@ -227,7 +399,11 @@ async fn person(
         actor,
         now,
         user::NewUser {
-            email: format!("{}.{}@acme.example", first.to_lowercase(), last.to_lowercase()),
+            email: format!(
+                "{}.{}@acme.example",
+                first.to_lowercase(),
+                last.to_lowercase()
+            ),
             name: format!("{first} {last}"),
             job_title: Some(title.into()),
             hire_date: Some(hired),

@@ -24,9 +24,15 @@ pub enum AppError {
     Forbidden(String),
     /// What was not found ("user", "group" …).
     NotFound(String),
-    Validation { field: String, message: String },
+    Validation {
+        field: String,
+        message: String,
+    },
     /// Several problems at once (CSV import), each with its row and column.
-    ValidationList { message: String, errors: Vec<RowError> },
+    ValidationList {
+        message: String,
+        errors: Vec<RowError>,
+    },
     Conflict(String),
     RateLimited(String),
     /// The cause is logged, never shown.
@@ -62,9 +68,13 @@ impl AppError {
     /// The message clients see.
     pub fn message(&self) -> String {
         match self {
-            AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) => {
+                m.clone()
+            }
             AppError::NotFound(what) => format!("{what} not found"),
-            AppError::Validation { message, .. } | AppError::ValidationList { message, .. } => message.clone(),
+            AppError::Validation { message, .. } | AppError::ValidationList { message, .. } => {
+                message.clone()
+            }
             AppError::RateLimited(m) => format!("rate limited: {m}"),
             AppError::Internal(_) => "internal error".into(),
         }
@@ -96,8 +106,14 @@ impl From<DbErr> for AppError {
 /// A readable message for a unique-constraint violation, named by its index.
 fn conflict_message(detail: &str) -> String {
     const KNOWN: &[(&str, &str)] = &[
-        ("email", "a user with this email already exists in the organization"),
-        ("roles", "a role with this name already exists in the organization"),
+        (
+            "email",
+            "a user with this email already exists in the organization",
+        ),
+        (
+            "roles",
+            "a role with this name already exists in the organization",
+        ),
         ("memberships", "the user is already a member of this group"),
     ];
     KNOWN

@@ -28,11 +28,18 @@ pub use http::router as app;
 
 /// Applies every pending migration.
 pub async fn migrate(db: &db::Db) -> AppResult<()> {
-    Migrator::up(&db.write, None).await.map_err(|e| AppError::internal(format!("migration failed: {e}")))
+    Migrator::up(&db.write, None)
+        .await
+        .map_err(|e| AppError::internal(format!("migration failed: {e}")))
 }
 
 /// Connects, migrates and assembles the state a server (or a test) runs on.
-pub async fn build_state(database_url: &str, jwt: JwtKeys, clock: Arc<dyn Clock>, settings: Settings) -> AppResult<AppState> {
+pub async fn build_state(
+    database_url: &str,
+    jwt: JwtKeys,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+) -> AppResult<AppState> {
     let db = db::connect(database_url).await?;
     migrate(&db).await?;
     Ok(AppState {
@@ -44,9 +51,17 @@ pub async fn build_state(database_url: &str, jwt: JwtKeys, clock: Arc<dyn Clock>
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains in-flight requests.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    state.db.spawn_checkpoint_loop(std::time::Duration::from_secs(1));
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state
+        .db
+        .spawn_checkpoint_loop(std::time::Duration::from_secs(1));
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -12,7 +12,11 @@ use skillgraph::state::Settings;
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(name = "skillgraph", version, about = "GraphQL API that keeps a company's training in step with its org chart")]
+#[command(
+    name = "skillgraph",
+    version,
+    about = "GraphQL API that keeps a company's training in step with its org chart"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,7 +46,11 @@ struct DatabaseArg {
 #[derive(Args)]
 struct SecretArg {
     /// HS256 secret that signs and verifies tokens.
-    #[arg(long = "jwt-secret", env = "SKILLGRAPH_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "jwt-secret",
+        env = "SKILLGRAPH_JWT_SECRET",
+        hide_env_values = true
+    )]
     jwt_secret: Option<String>,
 }
 
@@ -130,29 +138,52 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Token(args) => {
             let keys = require_secret(&args.secret)?;
-            let role = OrgRole::parse(&args.role).ok_or("role must be OWNER, ADMIN, HR, MANAGER or LEARNER")?;
+            let role = OrgRole::parse(&args.role)
+                .ok_or("role must be OWNER, ADMIN, HR, MANAGER or LEARNER")?;
             let token = keys
-                .mint(args.org, args.user, role, chrono::Duration::hours(args.ttl_hours))
+                .mint(
+                    args.org,
+                    args.user,
+                    role,
+                    chrono::Duration::hours(args.ttl_hours),
+                )
                 .map_err(|e| describe(&e))?;
             println!("{token}");
             Ok(())
         }
         Command::Migrate(args) => {
-            let db = skillgraph::db::connect(&args.database).await.map_err(|e| describe(&e))?;
+            let db = skillgraph::db::connect(&args.database)
+                .await
+                .map_err(|e| describe(&e))?;
             skillgraph::migrate(&db).await.map_err(|e| describe(&e))?;
             println!("migrations applied");
             Ok(())
         }
         Command::CreateOrg(args) => {
             let keys = require_secret(&args.secret)?;
-            let state = skillgraph::build_state(&args.database.database, keys.clone(), Arc::new(SystemClock), Settings::default())
-                .await
-                .map_err(|e| describe(&e))?;
-            let created = skillgraph::service::org::create(&state, &args.name, &args.owner_email, &args.owner_name)
-                .await
-                .map_err(|e| describe(&e))?;
+            let state = skillgraph::build_state(
+                &args.database.database,
+                keys.clone(),
+                Arc::new(SystemClock),
+                Settings::default(),
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+            let created = skillgraph::service::org::create(
+                &state,
+                &args.name,
+                &args.owner_email,
+                &args.owner_name,
+            )
+            .await
+            .map_err(|e| describe(&e))?;
             let token = keys
-                .mint(created.org.id, created.owner.id, OrgRole::Owner, chrono::Duration::hours(args.ttl_hours))
+                .mint(
+                    created.org.id,
+                    created.owner.id,
+                    OrgRole::Owner,
+                    chrono::Duration::hours(args.ttl_hours),
+                )
                 .map_err(|e| describe(&e))?;
             println!("org: {}", created.org.id);
             println!("owner: {}", created.owner.id);
@@ -176,14 +207,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         request_timeout_secs: args.request_timeout,
         ..Settings::default()
     };
-    let mut state = skillgraph::build_state(&args.database.database, keys.clone(), Arc::new(SystemClock), settings.clone())
-        .await
-        .map_err(|e| describe(&e))?;
+    let mut state = skillgraph::build_state(
+        &args.database.database,
+        keys.clone(),
+        Arc::new(SystemClock),
+        settings.clone(),
+    )
+    .await
+    .map_err(|e| describe(&e))?;
     if args.demo {
-        let demo = skillgraph::demo::ensure(&state).await.map_err(|e| describe(&e))?;
+        let demo = skillgraph::demo::ensure(&state)
+            .await
+            .map_err(|e| describe(&e))?;
         let ttl = chrono::Duration::days(7);
-        let admin = keys.mint(demo.org_id, demo.admin_id, OrgRole::Admin, ttl).map_err(|e| describe(&e))?;
-        let learner = keys.mint(demo.org_id, demo.learner_id, OrgRole::Learner, ttl).map_err(|e| describe(&e))?;
+        let admin = keys
+            .mint(demo.org_id, demo.admin_id, OrgRole::Admin, ttl)
+            .map_err(|e| describe(&e))?;
+        let learner = keys
+            .mint(demo.org_id, demo.learner_id, OrgRole::Learner, ttl)
+            .map_err(|e| describe(&e))?;
         println!("demo organization: {} ({})", demo.org_name, demo.org_id);
         println!("admin token: {admin}");
         println!("learner token: {learner}");

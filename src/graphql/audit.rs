@@ -12,6 +12,7 @@ use entity::audit_event;
 /// One recorded change: who did what to which object, with before/after snapshots.
 pub struct AuditEvent(pub audit_event::Model);
 
+/// One recorded change: who did what to which object, with before/after snapshots.
 #[Object]
 impl AuditEvent {
     async fn id(&self) -> ID {
@@ -49,12 +50,20 @@ impl AuditEvent {
 
     /// The object before the change (null for creations).
     async fn before(&self) -> Option<Json<serde_json::Value>> {
-        self.0.before_json.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(Json)
+        self.0
+            .before_json
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .map(Json)
     }
 
     /// The object after the change (null for deletions).
     async fn after(&self) -> Option<Json<serde_json::Value>> {
-        self.0.after_json.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(Json)
+        self.0
+            .after_json
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .map(Json)
     }
 
     /// The id of the HTTP request that made the change (also in the server's logs).
@@ -81,7 +90,13 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every change, newest first. OWNER and ADMIN.
-    async fn audit_log(&self, ctx: &Context<'_>, filter: Option<AuditFilter>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<AuditEvent>> {
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<AuditEvent>> {
         let (state, viewer) = parts(ctx)?;
         let f = filter.unwrap_or_default();
         let filter = service::AuditFilter {

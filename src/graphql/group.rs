@@ -14,6 +14,7 @@ use entity::{group, membership as membership_entity};
 /// A node in the org tree: a department, team, site or any custom structure.
 pub struct Group(pub group::Model);
 
+/// A node in the org tree: a department, team, site or any custom structure.
 #[Object]
 impl Group {
     async fn id(&self) -> ID {
@@ -26,7 +27,9 @@ impl Group {
 
     /// The enclosing group; null for a top-level group.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Group>> {
-        let Some(id) = self.0.parent_id else { return Ok(None) };
+        let Some(id) = self.0.parent_id else {
+            return Ok(None);
+        };
         Ok(loaders(ctx)?.groups.load_one(id).await?.map(Group))
     }
 
@@ -37,19 +40,33 @@ impl Group {
             parent_id: Some(self.0.id),
             ..Default::default()
         };
-        Ok(service::list(&state.db.read, viewer.org_id, &filter).await?.into_iter().map(Group).collect())
+        Ok(service::list(&state.db.read, viewer.org_id, &filter)
+            .await?
+            .into_iter()
+            .map(Group)
+            .collect())
     }
 
     /// Enclosing groups, nearest first (parent, grandparent, … the top-level group).
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
         let (state, viewer) = parts(ctx)?;
-        Ok(service::ancestors(&state.db.read, viewer.org_id, self.0.id).await?.into_iter().map(Group).collect())
+        Ok(service::ancestors(&state.db.read, viewer.org_id, self.0.id)
+            .await?
+            .into_iter()
+            .map(Group)
+            .collect())
     }
 
     /// Every group below this one, shallowest first.
     async fn descendants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
         let (state, viewer) = parts(ctx)?;
-        Ok(service::descendants(&state.db.read, viewer.org_id, self.0.id).await?.into_iter().map(Group).collect())
+        Ok(
+            service::descendants(&state.db.read, viewer.org_id, self.0.id)
+                .await?
+                .into_iter()
+                .map(Group)
+                .collect(),
+        )
     }
 
     /// Current members visible to the viewer; with `includeSubgroups`, members of the whole
@@ -57,14 +74,14 @@ impl Group {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] include_subgroups: bool,
+        #[graphql(default_with = "Some(false)")] include_subgroups: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
         let filter = user_service::UserFilter {
             group_id: Some(self.0.id),
-            include_subgroups,
+            include_subgroups: include_subgroups.unwrap_or(false),
             ..Default::default()
         };
         let page = PageRequest::new(first, after)?;
@@ -89,6 +106,7 @@ impl Group {
 /// A user's membership of a group over an interval; `until` is null while it lasts.
 pub struct Membership(pub membership_entity::Model);
 
+/// A user's membership of a group over an interval; `until` is null while it lasts.
 #[Object]
 impl Membership {
     async fn id(&self) -> ID {
@@ -101,7 +119,11 @@ impl Membership {
         if !authz::can_see_user(&state.db.read, viewer, self.0.user_id).await? {
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User))
+        Ok(loaders(ctx)?
+            .users
+            .load_one(self.0.user_id)
+            .await?
+            .map(User))
     }
 
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Group> {
@@ -137,8 +159,12 @@ impl GroupQuery {
     /// A group by id; null when unknown or deleted.
     async fn group(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Group>> {
         let (state, viewer) = parts(ctx)?;
-        let Ok(id) = parse_id(&id, "group") else { return Ok(None) };
-        Ok(service::find_live(&state.db.read, viewer.org_id, id).await?.map(Group))
+        let Ok(id) = parse_id(&id, "group") else {
+            return Ok(None);
+        };
+        Ok(service::find_live(&state.db.read, viewer.org_id, id)
+            .await?
+            .map(Group))
     }
 
     /// Groups by name: all of them, the direct children of `parentId`, or with `rootsOnly`
@@ -147,16 +173,20 @@ impl GroupQuery {
         &self,
         ctx: &Context<'_>,
         parent_id: Option<ID>,
-        #[graphql(default = false)] roots_only: bool,
+        #[graphql(default_with = "Some(false)")] roots_only: Option<bool>,
         search: Option<String>,
     ) -> async_graphql::Result<Vec<Group>> {
         let (state, viewer) = parts(ctx)?;
         let filter = service::GroupFilter {
             parent_id: parse_opt_id(&parent_id, "group")?,
-            roots_only,
+            roots_only: roots_only.unwrap_or(false),
             search,
         };
-        Ok(service::list(&state.db.read, viewer.org_id, &filter).await?.into_iter().map(Group).collect())
+        Ok(service::list(&state.db.read, viewer.org_id, &filter)
+            .await?
+            .into_iter()
+            .map(Group)
+            .collect())
     }
 }
 
@@ -256,47 +286,82 @@ pub struct GroupMutation;
 #[Object]
 impl GroupMutation {
     /// OWNER, ADMIN, HR.
-    async fn create_group(&self, ctx: &Context<'_>, input: CreateGroupInput) -> async_graphql::Result<CreateGroupPayload> {
+    async fn create_group(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGroupInput,
+    ) -> async_graphql::Result<CreateGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let parent = parse_opt_id(&input.parent_id, "parent group")?;
         let group = service::create(state, viewer, &input.name, parent).await?;
-        Ok(CreateGroupPayload { group: Group(group) })
+        Ok(CreateGroupPayload {
+            group: Group(group),
+        })
     }
 
     /// Renames a group. OWNER, ADMIN, HR.
-    async fn update_group(&self, ctx: &Context<'_>, input: UpdateGroupInput) -> async_graphql::Result<UpdateGroupPayload> {
+    async fn update_group(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateGroupInput,
+    ) -> async_graphql::Result<UpdateGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
         let group = service::rename(state, viewer, id, input.name.as_deref()).await?;
-        Ok(UpdateGroupPayload { group: Group(group) })
+        Ok(UpdateGroupPayload {
+            group: Group(group),
+        })
     }
 
     /// Moves a group with its subtree; moving it under itself or a descendant is refused.
     /// OWNER, ADMIN, HR.
-    async fn move_group(&self, ctx: &Context<'_>, input: MoveGroupInput) -> async_graphql::Result<MoveGroupPayload> {
+    async fn move_group(
+        &self,
+        ctx: &Context<'_>,
+        input: MoveGroupInput,
+    ) -> async_graphql::Result<MoveGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
         let parent = parse_opt_id(&input.parent_id, "parent group")?;
         let group = service::move_group(state, viewer, id, parent).await?;
-        Ok(MoveGroupPayload { group: Group(group) })
+        Ok(MoveGroupPayload {
+            group: Group(group),
+        })
     }
 
     /// Deletes an empty group (no current members, no children); history keeps naming it.
     /// OWNER, ADMIN, HR.
-    async fn delete_group(&self, ctx: &Context<'_>, input: DeleteGroupInput) -> async_graphql::Result<DeleteGroupPayload> {
+    async fn delete_group(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteGroupInput,
+    ) -> async_graphql::Result<DeleteGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
         let group = service::delete(state, viewer, id).await?;
-        Ok(DeleteGroupPayload { group: Group(group) })
+        Ok(DeleteGroupPayload {
+            group: Group(group),
+        })
     }
 
     /// Puts a user in a group; adding a current membership again changes nothing.
     /// OWNER, ADMIN, HR.
-    async fn add_membership(&self, ctx: &Context<'_>, input: AddMembershipInput) -> async_graphql::Result<AddMembershipPayload> {
+    async fn add_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMembershipInput,
+    ) -> async_graphql::Result<AddMembershipPayload> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let group_id = parse_id(&input.group_id, "group")?;
-        let added = membership::add(state, viewer, user_id, group_id, input.since.map(|s| s.micros())).await?;
+        let added = membership::add(
+            state,
+            viewer,
+            user_id,
+            group_id,
+            input.since.map(|s| s.micros()),
+        )
+        .await?;
         Ok(AddMembershipPayload {
             membership: Membership(added.membership),
             created: added.created,
@@ -304,17 +369,27 @@ impl GroupMutation {
     }
 
     /// Ends a user's current membership of a group. OWNER, ADMIN, HR.
-    async fn remove_membership(&self, ctx: &Context<'_>, input: RemoveMembershipInput) -> async_graphql::Result<RemoveMembershipPayload> {
+    async fn remove_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMembershipInput,
+    ) -> async_graphql::Result<RemoveMembershipPayload> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let group_id = parse_id(&input.group_id, "group")?;
         let m = membership::remove(state, viewer, user_id, group_id).await?;
-        Ok(RemoveMembershipPayload { membership: Membership(m) })
+        Ok(RemoveMembershipPayload {
+            membership: Membership(m),
+        })
     }
 
     /// Moves a user from one group to another atomically: one membership ends and the other
     /// starts at the same instant. OWNER, ADMIN, HR.
-    async fn transfer_user(&self, ctx: &Context<'_>, input: TransferUserInput) -> async_graphql::Result<TransferUserPayload> {
+    async fn transfer_user(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferUserInput,
+    ) -> async_graphql::Result<TransferUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let from = parse_id(&input.from_group_id, "group")?;

@@ -3,13 +3,16 @@
 
 use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::ErrorExtensions;
+use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::service::{group, membership, role, user};
-use entity::{group as group_entity, membership as membership_entity, role as role_entity, user as user_entity};
+use entity::{
+    group as group_entity, membership as membership_entity, role as role_entity,
+    user as user_entity,
+};
 
 /// What every loader needs: the read connection and the organization.
 #[derive(Clone)]
@@ -26,8 +29,13 @@ macro_rules! by_id_loader {
             type Value = $model;
             type Error = async_graphql::Error;
 
-            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, $model>, async_graphql::Error> {
-                let rows = $fetch(&self.0.db, self.0.org_id, keys).await.map_err(|e| e.extend())?;
+            async fn load(
+                &self,
+                keys: &[Uuid],
+            ) -> Result<HashMap<Uuid, $model>, async_graphql::Error> {
+                let rows = $fetch(&self.0.db, self.0.org_id, keys)
+                    .await
+                    .map_err(|e| e.extend())?;
                 Ok(rows.into_iter().map(|r| (r.id, r)).collect())
             }
         }
@@ -49,9 +57,14 @@ impl Loader<Uuid> for MembershipLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = membership::of_users(&self.scope.db, self.scope.org_id, keys, self.include_history)
-            .await
-            .map_err(|e| e.extend())?;
+        let rows = membership::of_users(
+            &self.scope.db,
+            self.scope.org_id,
+            keys,
+            self.include_history,
+        )
+        .await
+        .map_err(|e| e.extend())?;
         let mut map: HashMap<Uuid, Self::Value> = HashMap::new();
         for m in rows {
             map.entry(m.user_id).or_default().push(m);

@@ -18,10 +18,20 @@ use crate::error::AppError;
 use crate::state::{AppState, Settings};
 use loaders::Loaders;
 
+/// Everything a client can read. Every field sees only the viewer's organization, and within it
+/// only what the viewer's org role allows.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(org::OrgQuery, user::UserQuery, group::GroupQuery, role::RoleQuery, audit::AuditQuery);
+pub struct Query(
+    org::OrgQuery,
+    user::UserQuery,
+    group::GroupQuery,
+    role::RoleQuery,
+    audit::AuditQuery,
+);
 
+/// Every change. Each mutation takes one `input` and returns a payload naming what changed; each
+/// runs in one transaction together with its audit events.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(user::UserMutation, group::GroupMutation, role::RoleMutation);
@@ -43,14 +53,43 @@ pub fn sdl() -> String {
 }
 
 /// Attaches what every resolver needs to a request: the state, the viewer and fresh loaders.
-pub fn with_request_data(request: async_graphql::Request, state: &AppState, viewer: Viewer) -> async_graphql::Request {
+pub fn with_request_data(
+    request: async_graphql::Request,
+    state: &AppState,
+    viewer: Viewer,
+) -> async_graphql::Request {
     let loaders = Loaders::new(state.db.read.clone(), viewer.org_id);
     request.data(state.clone()).data(viewer).data(loaders)
 }
 
+/// Executes a request and makes sure every error carries an `extensions.code`: errors raised by
+/// async-graphql itself (syntax, unknown fields, wrong variable types, depth and complexity
+/// limits) are the client's mistake, so they become VALIDATION.
+pub async fn execute(
+    schema: &AppSchema,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let mut response = schema.execute(request).await;
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "VALIDATION");
+        }
+    }
+    response
+}
+
 /// The state, viewer and loaders of the current request.
 pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, &'a Viewer)> {
-    let state = ctx.data::<AppState>().map_err(|_| AppError::internal("request without state"))?;
+    let state = ctx
+        .data::<AppState>()
+        .map_err(|_| AppError::internal("request without state"))?;
     let viewer = ctx
         .data::<Viewer>()
         .map_err(|_| AppError::Unauthenticated("a bearer token is required".into()))?;
@@ -58,7 +97,9 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
 }
 
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
-    Ok(ctx.data::<Loaders>().map_err(|_| AppError::internal("request without loaders"))?)
+    Ok(ctx
+        .data::<Loaders>()
+        .map_err(|_| AppError::internal("request without loaders"))?)
 }
 
 /// Parses an id argument; an id that is not a UUID names nothing, so it is NOT_FOUND.

@@ -39,6 +39,7 @@ impl From<Role> for OrgRole {
 /// A tenant: every object belongs to exactly one organization, and no query crosses it.
 pub struct Organization(pub organization::Model);
 
+/// A tenant: every object belongs to exactly one organization, and no query crosses it.
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
@@ -63,7 +64,8 @@ impl OrgQuery {
     /// The user the bearer token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let (state, viewer) = parts(ctx)?;
-        let me = user::require_user(&state.db.read, viewer.org_id, viewer.user_id, "viewer").await?;
+        let me =
+            user::require_user(&state.db.read, viewer.org_id, viewer.user_id, "viewer").await?;
         Ok(User(me))
     }
 
@@ -78,7 +80,9 @@ impl OrgQuery {
         let (state, viewer) = parts(ctx)?;
         let org = org::find(&state.db.read, viewer.org_id)
             .await?
-            .ok_or_else(|| AppError::Unauthenticated("the token's organization does not exist".into()))?;
+            .ok_or_else(|| {
+                AppError::Unauthenticated("the token's organization does not exist".into())
+            })?;
         Ok(Organization(org))
     }
 }

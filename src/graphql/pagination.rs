@@ -16,6 +16,7 @@ pub struct ConnectionFields {
     count: CountFn,
 }
 
+/// The extra fields of every connection.
 #[Object]
 impl ConnectionFields {
     /// How many items match the filter, across all pages.
@@ -33,8 +34,17 @@ pub fn connection<R, T: OutputType>(
     wrap: impl Fn(R) -> T,
     count: impl Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync + 'static,
 ) -> Conn<T> {
-    let mut conn = Connection::with_additional_fields(page.has_previous, page.has_next, ConnectionFields { count: Arc::new(count) });
-    conn.edges
-        .extend(page.items.into_iter().map(|(cursor, row)| Edge::new(cursor, wrap(row))));
+    let mut conn = Connection::with_additional_fields(
+        page.has_previous,
+        page.has_next,
+        ConnectionFields {
+            count: Arc::new(count),
+        },
+    );
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
+    );
     conn
 }

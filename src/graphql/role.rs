@@ -11,6 +11,7 @@ use entity::role;
 /// A job: what a person does (primary role) or aims for.
 pub struct Role(pub role::Model);
 
+/// A job: what a person does (primary role) or aims for.
 #[Object]
 impl Role {
     async fn id(&self) -> ID {
@@ -45,19 +46,29 @@ impl RoleQuery {
     /// A role by id; null when unknown.
     async fn role(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Role>> {
         let (state, viewer) = parts(ctx)?;
-        let Ok(id) = parse_id(&id, "role") else { return Ok(None) };
-        Ok(service::find(&state.db.read, viewer.org_id, id).await?.map(Role))
+        let Ok(id) = parse_id(&id, "role") else {
+            return Ok(None);
+        };
+        Ok(service::find(&state.db.read, viewer.org_id, id)
+            .await?
+            .map(Role))
     }
 
     /// Roles by name.
-    async fn roles(&self, ctx: &Context<'_>, filter: Option<RoleFilter>) -> async_graphql::Result<Vec<Role>> {
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RoleFilter>,
+    ) -> async_graphql::Result<Vec<Role>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default();
-        Ok(service::list(&state.db.read, viewer.org_id, filter.search.as_deref())
-            .await?
-            .into_iter()
-            .map(Role)
-            .collect())
+        Ok(
+            service::list(&state.db.read, viewer.org_id, filter.search.as_deref())
+                .await?
+                .into_iter()
+                .map(Role)
+                .collect(),
+        )
     }
 }
 
@@ -91,14 +102,23 @@ pub struct RoleMutation;
 #[Object]
 impl RoleMutation {
     /// OWNER, ADMIN, HR.
-    async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> async_graphql::Result<CreateRolePayload> {
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRoleInput,
+    ) -> async_graphql::Result<CreateRolePayload> {
         let (state, viewer) = parts(ctx)?;
-        let role = service::create(state, viewer, &input.name, input.description.as_deref()).await?;
+        let role =
+            service::create(state, viewer, &input.name, input.description.as_deref()).await?;
         Ok(CreateRolePayload { role: Role(role) })
     }
 
     /// Sets what a user does: a promotion or transfer for the rules. OWNER, ADMIN, HR.
-    async fn set_primary_role(&self, ctx: &Context<'_>, input: SetPrimaryRoleInput) -> async_graphql::Result<SetPrimaryRolePayload> {
+    async fn set_primary_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPrimaryRoleInput,
+    ) -> async_graphql::Result<SetPrimaryRolePayload> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let role_id = parse_opt_id(&input.role_id, "role")?;

@@ -7,13 +7,18 @@ use chrono::{NaiveDate, SecondsFormat, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
-#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| DateTime(t.with_timezone(&Utc)))
-                .map_err(|_| InputValueError::custom(format!("'{s}' is not an RFC 3339 date-time"))),
+                .map_err(|_| {
+                    InputValueError::custom(format!("'{s}' is not an RFC 3339 date-time"))
+                }),
             _ => Err(InputValueError::expected_type(value)),
         }
     }

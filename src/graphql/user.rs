@@ -15,6 +15,7 @@ use entity::user;
 /// A person in the organization.
 pub struct User(pub user::Model);
 
+/// A person in the organization.
 #[Object]
 impl User {
     async fn id(&self) -> ID {
@@ -59,7 +60,9 @@ impl User {
 
     /// The user's manager, when the viewer may see them.
     async fn manager(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(id) = self.0.manager_id else { return Ok(None) };
+        let Some(id) = self.0.manager_id else {
+            return Ok(None);
+        };
         let (state, viewer) = parts(ctx)?;
         if !authz::can_see_user(&state.db.read, viewer, id).await? {
             return Ok(None);
@@ -69,15 +72,32 @@ impl User {
 
     /// What the user does (usually synced from HR); role-based rules follow it.
     async fn primary_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.primary_role_id else { return Ok(None) };
+        let Some(id) = self.0.primary_role_id else {
+            return Ok(None);
+        };
         Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
     }
 
     /// Group memberships, oldest first. With `includeHistory`, ended memberships too.
-    async fn memberships(&self, ctx: &Context<'_>, #[graphql(default = false)] include_history: bool) -> async_graphql::Result<Vec<Membership>> {
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] include_history: Option<bool>,
+    ) -> async_graphql::Result<Vec<Membership>> {
+        let include_history = include_history.unwrap_or(false);
         let l = loaders(ctx)?;
-        let loader = if include_history { &l.all_memberships } else { &l.current_memberships };
-        Ok(loader.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Membership).collect())
+        let loader = if include_history {
+            &l.all_memberships
+        } else {
+            &l.current_memberships
+        };
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Membership)
+            .collect())
     }
 }
 
@@ -116,12 +136,20 @@ impl UserQuery {
     /// themself, a MANAGER their reports).
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
         let (state, viewer) = parts(ctx)?;
-        let Ok(id) = parse_id(&id, "user") else { return Ok(None) };
+        let Ok(id) = parse_id(&id, "user") else {
+            return Ok(None);
+        };
         Ok(service::get(&state.db.read, viewer, id).await?.map(User))
     }
 
     /// Users visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
-    async fn users(&self, ctx: &Context<'_>, filter: Option<UserFilter>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<User>> {
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().into_service()?;
         let page = PageRequest::new(first, after)?;
@@ -181,7 +209,10 @@ pub struct DeactivateUserPayload {
     pub user: User,
 }
 
-fn maybe<T, U>(m: MaybeUndefined<T>, f: impl FnOnce(T) -> Result<U, crate::error::AppError>) -> Result<Option<Option<U>>, crate::error::AppError> {
+fn maybe<T, U>(
+    m: MaybeUndefined<T>,
+    f: impl FnOnce(T) -> Result<U, crate::error::AppError>,
+) -> Result<Option<Option<U>>, crate::error::AppError> {
     Ok(match m {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -195,7 +226,11 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Adds a person. OWNER, ADMIN, HR.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<CreateUserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<CreateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let new = NewUser {
             email: input.email,
@@ -210,7 +245,11 @@ impl UserMutation {
     }
 
     /// Changes a person's profile; omitted fields stay as they are. OWNER, ADMIN, HR.
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UpdateUserPayload> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserInput,
+    ) -> async_graphql::Result<UpdateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "user")?;
         let changes = UserChanges {
@@ -230,7 +269,11 @@ impl UserMutation {
 
     /// Deactivates a person: they leave every audience and their tokens stop working.
     /// Deactivating an inactive user changes nothing. OWNER, ADMIN, HR.
-    async fn deactivate_user(&self, ctx: &Context<'_>, input: DeactivateUserInput) -> async_graphql::Result<DeactivateUserPayload> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> async_graphql::Result<DeactivateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "user")?;
         let user = service::deactivate(state, viewer, id).await?;

@@ -16,7 +16,12 @@ use crate::error::AppError;
 use crate::graphql::with_request_data;
 
 pub async fn graphiql(State(http): State<Http>) -> impl IntoResponse {
-    let bearer = http.state.settings.demo_token.as_ref().map(|t| format!("Bearer {t}"));
+    let bearer = http
+        .state
+        .settings
+        .demo_token
+        .as_ref()
+        .map(|t| format!("Bearer {t}"));
     let mut source = GraphiQLSource::build()
         .endpoint("/graphql")
         .subscription_endpoint("/graphql")
@@ -27,19 +32,34 @@ pub async fn graphiql(State(http): State<Http>) -> impl IntoResponse {
     Html(source.finish())
 }
 
-pub async fn post(State(http): State<Http>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+pub async fn post(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
     execute(&http, &headers, request.into_inner()).await
 }
 
 /// Queries only: a mutation or subscription over GET is refused (GET must be safe to repeat).
-pub async fn get_query(State(http): State<Http>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+pub async fn get_query(
+    State(http): State<Http>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
     let request = request.into_inner();
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
         let op = match &request.operation_name {
-            Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())).map(|(_, o)| o.node.ty),
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
+                .map(|(_, o)| o.node.ty),
             None => doc.operations.iter().next().map(|(_, o)| o.node.ty),
         };
-        if matches!(op, Some(OperationType::Mutation | OperationType::Subscription)) {
+        if matches!(
+            op,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
             return error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "mutations and subscriptions are not allowed over GET; use POST",
@@ -56,19 +76,26 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
         Err(e) => return unauthenticated(&e),
     };
     let request = with_request_data(request, &http.state, viewer);
-    GraphQLResponse::from(http.schema.execute(request).await).into_response()
+    GraphQLResponse::from(crate::graphql::execute(&http.schema, request).await).into_response()
 }
 
 async fn viewer_from_headers(http: &Http, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthenticated("a bearer token is required (Authorization: Bearer <jwt>)".into()))?;
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthenticated("a bearer token is required (Authorization: Bearer <jwt>)".into())
+    })?;
     let value = value
         .to_str()
         .map_err(|_| AppError::Unauthenticated("the Authorization header is malformed".into()))?;
-    let token = auth::bearer(value).ok_or_else(|| AppError::Unauthenticated("the Authorization header must be 'Bearer <jwt>'".into()))?;
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-    Ok(auth::authenticate(&http.state, token).await?.with_request_id(request_id))
+    let token = auth::bearer(value).ok_or_else(|| {
+        AppError::Unauthenticated("the Authorization header must be 'Bearer <jwt>'".into())
+    })?;
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok(auth::authenticate(&http.state, token)
+        .await?
+        .with_request_id(request_id))
 }
 
 fn unauthenticated(err: &AppError) -> Response {
@@ -80,13 +107,22 @@ fn unauthenticated(err: &AppError) -> Response {
         }
         other => other.message(),
     };
-    let code = if matches!(err, AppError::Internal(_)) { "INTERNAL" } else { "UNAUTHENTICATED" };
-    let status = if code == "INTERNAL" { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::UNAUTHORIZED };
+    let code = if matches!(err, AppError::Internal(_)) {
+        "INTERNAL"
+    } else {
+        "UNAUTHENTICATED"
+    };
+    let status = if code == "INTERNAL" {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
     let mut response = error_response(status, &message, code);
     if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
     }
     response
 }

@@ -135,7 +135,12 @@ pub struct AuditFilter {
 }
 
 /// Newest first; the cursor is `(at, id)`.
-pub async fn list(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &AuditFilter, page: &PageRequest) -> AppResult<Page<audit_event::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> AppResult<Page<audit_event::Model>> {
     authz::require(viewer, Permission::ReadAuditLog)?;
     let (where_sql, mut values) = filter_sql(viewer.org_id, filter);
     let mut sql_text = format!("SELECT * FROM audit_events WHERE {where_sql}");
@@ -143,17 +148,34 @@ pub async fn list(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &AuditFi
         values.push(at.into());
         values.push(id.into());
         let n = values.len();
-        sql_text.push_str(&format!(" AND (at < ${} OR (at = ${} AND id < ${}))", n - 1, n - 1, n));
+        sql_text.push_str(&format!(
+            " AND (at < ${} OR (at = ${} AND id < ${}))",
+            n - 1,
+            n - 1,
+            n
+        ));
     }
-    sql_text.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT {}", page.limit() + 1));
+    sql_text.push_str(&format!(
+        " ORDER BY at DESC, id DESC LIMIT {}",
+        page.limit() + 1
+    ));
     let rows: Vec<audit_event::Model> = sql::all(conn, &sql_text, values).await?;
     Ok(page.finish(rows, |e| (e.at, e.id)))
 }
 
-pub async fn count(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &AuditFilter) -> AppResult<i64> {
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &AuditFilter,
+) -> AppResult<i64> {
     authz::require(viewer, Permission::ReadAuditLog)?;
     let (where_sql, values) = filter_sql(viewer.org_id, filter);
-    sql::scalar_i64(conn, &format!("SELECT COUNT(*) FROM audit_events WHERE {where_sql}"), values).await
+    sql::scalar_i64(
+        conn,
+        &format!("SELECT COUNT(*) FROM audit_events WHERE {where_sql}"),
+        values,
+    )
+    .await
 }
 
 fn filter_sql(org_id: Uuid, filter: &AuditFilter) -> (String, Vec<sea_orm::Value>) {
@@ -183,9 +205,11 @@ fn filter_sql(org_id: Uuid, filter: &AuditFilter) -> (String, Vec<sea_orm::Value
             for a in actions {
                 values.push(a.clone().into());
             }
-            clauses.push(format!("action IN ({})", sql::placeholders(start, actions.len())));
+            clauses.push(format!(
+                "action IN ({})",
+                sql::placeholders(start, actions.len())
+            ));
         }
     }
     (clauses.join(" AND "), values)
 }
-

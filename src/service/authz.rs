@@ -69,7 +69,10 @@ pub async fn user_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResu
             let reports = viewer
                 .reports
                 .get_or_try_init(|| async {
-                    let mut set: HashSet<Uuid> = reports_of(conn, viewer.org_id, viewer.user_id).await?.into_iter().collect();
+                    let mut set: HashSet<Uuid> = reports_of(conn, viewer.org_id, viewer.user_id)
+                        .await?
+                        .into_iter()
+                        .collect();
                     set.insert(viewer.user_id);
                     Ok::<_, AppError>(Arc::new(set))
                 })
@@ -79,12 +82,20 @@ pub async fn user_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResu
     }
 }
 
-pub async fn can_see_user(conn: &impl ConnectionTrait, viewer: &Viewer, user_id: Uuid) -> AppResult<bool> {
+pub async fn can_see_user(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    user_id: Uuid,
+) -> AppResult<bool> {
     Ok(user_scope(conn, viewer).await?.contains(user_id))
 }
 
 /// Direct and indirect reports of `manager` (following `users.manager_id`).
-pub async fn reports_of(conn: &impl ConnectionTrait, org_id: Uuid, manager: Uuid) -> AppResult<Vec<Uuid>> {
+pub async fn reports_of(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    manager: Uuid,
+) -> AppResult<Vec<Uuid>> {
     super::sql::ids(
         conn,
         "WITH RECURSIVE reports(id) AS ( \

@@ -16,16 +16,36 @@ use crate::state::AppState;
 use crate::vals;
 use entity::group;
 
-pub async fn create(state: &AppState, viewer: &Viewer, name: &str, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    parent_id: Option<Uuid>,
+) -> AppResult<group::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
-    let group = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, name, parent_id).await?;
+    let group = create_in(
+        &tx,
+        viewer.org_id,
+        &Actor::user(viewer),
+        now,
+        name,
+        parent_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(group)
 }
 
-pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, name: &str, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    name: &str,
+    parent_id: Option<Uuid>,
+) -> AppResult<group::Model> {
     let name = validate::name("name", name)?;
     if let Some(parent) = parent_id {
         require_live(conn, org_id, parent, "parent group").await?;
@@ -70,7 +90,12 @@ pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
     Ok(group)
 }
 
-pub async fn rename(state: &AppState, viewer: &Viewer, id: Uuid, name: Option<&str>) -> AppResult<group::Model> {
+pub async fn rename(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    name: Option<&str>,
+) -> AppResult<group::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -82,7 +107,12 @@ pub async fn rename(state: &AppState, viewer: &Viewer, id: Uuid, name: Option<&s
     if name == before.name {
         return Ok(before);
     }
-    sql::exec(&tx, "UPDATE org_groups SET name = $1, updated_at = $2 WHERE id = $3", vals![name, now, id]).await?;
+    sql::exec(
+        &tx,
+        "UPDATE org_groups SET name = $1, updated_at = $2 WHERE id = $3",
+        vals![name, now, id],
+    )
+    .await?;
     let after = require_live(&tx, viewer.org_id, id, "group").await?;
     audit::record(
         &tx,
@@ -103,7 +133,12 @@ pub async fn rename(state: &AppState, viewer: &Viewer, id: Uuid, name: Option<&s
 }
 
 /// Moves a group (with its subtree) under `parent_id`, or to the top when `None`.
-pub async fn move_group(state: &AppState, viewer: &Viewer, id: Uuid, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+pub async fn move_group(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    parent_id: Option<Uuid>,
+) -> AppResult<group::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -111,7 +146,10 @@ pub async fn move_group(state: &AppState, viewer: &Viewer, id: Uuid, parent_id: 
     if let Some(parent) = parent_id {
         require_live(&tx, viewer.org_id, parent, "parent group").await?;
         if parent == id || is_ancestor(&tx, id, parent).await? {
-            return Err(AppError::validation("parentId", "a group cannot move under itself or one of its descendants"));
+            return Err(AppError::validation(
+                "parentId",
+                "a group cannot move under itself or one of its descendants",
+            ));
         }
     }
     if before.parent_id == parent_id {
@@ -135,7 +173,12 @@ pub async fn move_group(state: &AppState, viewer: &Viewer, id: Uuid, parent_id: 
         )
         .await?;
     }
-    sql::exec(&tx, "UPDATE org_groups SET parent_id = $1, updated_at = $2 WHERE id = $3", vals![parent_id, now, id]).await?;
+    sql::exec(
+        &tx,
+        "UPDATE org_groups SET parent_id = $1, updated_at = $2 WHERE id = $3",
+        vals![parent_id, now, id],
+    )
+    .await?;
     let after = require_live(&tx, viewer.org_id, id, "group").await?;
     audit::record(
         &tx,
@@ -160,9 +203,16 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<gr
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_live(&tx, viewer.org_id, id, "group").await?;
-    let members = sql::scalar_i64(&tx, "SELECT COUNT(*) FROM memberships WHERE group_id = $1 AND until IS NULL", vals![id]).await?;
+    let members = sql::scalar_i64(
+        &tx,
+        "SELECT COUNT(*) FROM memberships WHERE group_id = $1 AND until IS NULL",
+        vals![id],
+    )
+    .await?;
     if members > 0 {
-        return Err(AppError::conflict(format!("the group still has {members} member(s)")));
+        return Err(AppError::conflict(format!(
+            "the group still has {members} member(s)"
+        )));
     }
     let children = sql::scalar_i64(
         &tx,
@@ -171,10 +221,22 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<gr
     )
     .await?;
     if children > 0 {
-        return Err(AppError::conflict(format!("the group still has {children} child group(s)")));
+        return Err(AppError::conflict(format!(
+            "the group still has {children} child group(s)"
+        )));
     }
-    sql::exec(&tx, "DELETE FROM group_closure WHERE descendant_id = $1", vals![id]).await?;
-    sql::exec(&tx, "UPDATE org_groups SET deleted_at = $1, updated_at = $1 WHERE id = $2", vals![now, id]).await?;
+    sql::exec(
+        &tx,
+        "DELETE FROM group_closure WHERE descendant_id = $1",
+        vals![id],
+    )
+    .await?;
+    sql::exec(
+        &tx,
+        "UPDATE org_groups SET deleted_at = $1, updated_at = $1 WHERE id = $2",
+        vals![now, id],
+    )
+    .await?;
     let after: group::Model = sql::one(&tx, "SELECT * FROM org_groups WHERE id = $1", vals![id])
         .await?
         .ok_or_else(|| AppError::internal("deleted group vanished"))?;
@@ -197,7 +259,11 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<gr
 }
 
 /// A group that exists and is not deleted.
-pub async fn find_live(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<group::Model>> {
+pub async fn find_live(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<group::Model>> {
     sql::one(
         conn,
         "SELECT * FROM org_groups WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL",
@@ -206,12 +272,23 @@ pub async fn find_live(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> A
     .await
 }
 
-pub async fn require_live(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid, what: &str) -> AppResult<group::Model> {
-    find_live(conn, org_id, id).await?.ok_or_else(|| AppError::not_found(what))
+pub async fn require_live(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+    what: &str,
+) -> AppResult<group::Model> {
+    find_live(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(what))
 }
 
 /// Groups by id, deleted ones included (membership history names them), in one query.
-pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<group::Model>> {
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<group::Model>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -219,7 +296,10 @@ pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) 
     values.extend(ids.iter().map(|id| Value::from(*id)));
     sql::all(
         conn,
-        &format!("SELECT * FROM org_groups WHERE org_id = $1 AND id IN ({})", sql::placeholders(2, ids.len())),
+        &format!(
+            "SELECT * FROM org_groups WHERE org_id = $1 AND id IN ({})",
+            sql::placeholders(2, ids.len())
+        ),
         values,
     )
     .await
@@ -235,7 +315,11 @@ pub struct GroupFilter {
 }
 
 /// Live groups, ordered by name.
-pub async fn list(conn: &impl ConnectionTrait, org_id: Uuid, filter: &GroupFilter) -> AppResult<Vec<group::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &GroupFilter,
+) -> AppResult<Vec<group::Model>> {
     let mut text = "SELECT * FROM org_groups WHERE org_id = $1 AND deleted_at IS NULL".to_string();
     let mut values: Vec<Value> = vals![org_id];
     if let Some(parent) = filter.parent_id {
@@ -245,17 +329,33 @@ pub async fn list(conn: &impl ConnectionTrait, org_id: Uuid, filter: &GroupFilte
     if filter.roots_only {
         text.push_str(" AND parent_id IS NULL");
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         values.push(format!("%{escaped}%").into());
-        text.push_str(&format!(" AND lower(name) LIKE ${} ESCAPE '\\'", values.len()));
+        text.push_str(&format!(
+            " AND lower(name) LIKE ${} ESCAPE '\\'",
+            values.len()
+        ));
     }
     text.push_str(" ORDER BY name, id");
     sql::all(conn, &text, values).await
 }
 
 /// Ancestors of a group, nearest first (`depth` 1 = parent).
-pub async fn ancestors(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Vec<group::Model>> {
+pub async fn ancestors(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Vec<group::Model>> {
     sql::all(
         conn,
         "SELECT g.* FROM group_closure c JOIN org_groups g ON g.id = c.ancestor_id \
@@ -266,7 +366,11 @@ pub async fn ancestors(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> A
 }
 
 /// Every group below this one, shallowest first.
-pub async fn descendants(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Vec<group::Model>> {
+pub async fn descendants(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Vec<group::Model>> {
     sql::all(
         conn,
         "SELECT g.* FROM group_closure c JOIN org_groups g ON g.id = c.descendant_id \
@@ -276,7 +380,11 @@ pub async fn descendants(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) ->
     .await
 }
 
-async fn is_ancestor(conn: &impl ConnectionTrait, ancestor: Uuid, descendant: Uuid) -> AppResult<bool> {
+async fn is_ancestor(
+    conn: &impl ConnectionTrait,
+    ancestor: Uuid,
+    descendant: Uuid,
+) -> AppResult<bool> {
     Ok(sql::scalar_i64(
         conn,
         "SELECT COUNT(*) FROM group_closure WHERE ancestor_id = $1 AND descendant_id = $2",

@@ -20,11 +20,26 @@ pub struct Added {
     pub created: bool,
 }
 
-pub async fn add(state: &AppState, viewer: &Viewer, user_id: Uuid, group_id: Uuid, since: Option<i64>) -> AppResult<Added> {
+pub async fn add(
+    state: &AppState,
+    viewer: &Viewer,
+    user_id: Uuid,
+    group_id: Uuid,
+    since: Option<i64>,
+) -> AppResult<Added> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
-    let added = add_in(&tx, viewer.org_id, &Actor::user(viewer), now, user_id, group_id, since).await?;
+    let added = add_in(
+        &tx,
+        viewer.org_id,
+        &Actor::user(viewer),
+        now,
+        user_id,
+        group_id,
+        since,
+    )
+    .await?;
     tx.commit().await?;
     Ok(added)
 }
@@ -42,7 +57,10 @@ pub async fn add_in(
     group::require_live(conn, org_id, group_id, "group").await?;
     if let Some(s) = since {
         if s > now {
-            return Err(AppError::validation("since", "since must not be in the future"));
+            return Err(AppError::validation(
+                "since",
+                "since must not be in the future",
+            ));
         }
     }
     if let Some(existing) = current(conn, user_id, group_id).await? {
@@ -66,10 +84,18 @@ pub async fn add_in(
         },
     )
     .await?;
-    Ok(Added { membership: m, created: true })
+    Ok(Added {
+        membership: m,
+        created: true,
+    })
 }
 
-pub async fn remove(state: &AppState, viewer: &Viewer, user_id: Uuid, group_id: Uuid) -> AppResult<membership::Model> {
+pub async fn remove(
+    state: &AppState,
+    viewer: &Viewer,
+    user_id: Uuid,
+    group_id: Uuid,
+) -> AppResult<membership::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -103,7 +129,13 @@ pub struct Transfer {
     pub started: membership::Model,
 }
 
-pub async fn transfer(state: &AppState, viewer: &Viewer, user_id: Uuid, from: Uuid, to: Uuid) -> AppResult<Transfer> {
+pub async fn transfer(
+    state: &AppState,
+    viewer: &Viewer,
+    user_id: Uuid,
+    from: Uuid,
+    to: Uuid,
+) -> AppResult<Transfer> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -111,11 +143,17 @@ pub async fn transfer(state: &AppState, viewer: &Viewer, user_id: Uuid, from: Uu
     group::require_live(&tx, viewer.org_id, from, "group").await?;
     group::require_live(&tx, viewer.org_id, to, "group").await?;
     if from == to {
-        return Err(AppError::validation("toGroupId", "the user is already in this group"));
+        return Err(AppError::validation(
+            "toGroupId",
+            "the user is already in this group",
+        ));
     }
-    let leaving = current(&tx, user_id, from)
-        .await?
-        .ok_or_else(|| AppError::validation("fromGroupId", "the user is not a member of the group they are transferred from"))?;
+    let leaving = current(&tx, user_id, from).await?.ok_or_else(|| {
+        AppError::validation(
+            "fromGroupId",
+            "the user is not a member of the group they are transferred from",
+        )
+    })?;
     let ended = end(&tx, &leaving, now).await?;
     let started = match current(&tx, user_id, to).await? {
         Some(existing) => existing,
@@ -139,7 +177,11 @@ pub async fn transfer(state: &AppState, viewer: &Viewer, user_id: Uuid, from: Uu
     Ok(Transfer { ended, started })
 }
 
-pub async fn current(conn: &impl ConnectionTrait, user_id: Uuid, group_id: Uuid) -> AppResult<Option<membership::Model>> {
+pub async fn current(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    group_id: Uuid,
+) -> AppResult<Option<membership::Model>> {
     sql::one(
         conn,
         "SELECT * FROM memberships WHERE user_id = $1 AND group_id = $2 AND until IS NULL",
@@ -149,13 +191,22 @@ pub async fn current(conn: &impl ConnectionTrait, user_id: Uuid, group_id: Uuid)
 }
 
 /// Memberships of several users in one query; with `include_history` ended ones too.
-pub async fn of_users(conn: &impl ConnectionTrait, org_id: Uuid, user_ids: &[Uuid], include_history: bool) -> AppResult<Vec<membership::Model>> {
+pub async fn of_users(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_ids: &[Uuid],
+    include_history: bool,
+) -> AppResult<Vec<membership::Model>> {
     if user_ids.is_empty() {
         return Ok(vec![]);
     }
     let mut values: Vec<Value> = vals![org_id];
     values.extend(user_ids.iter().map(|id| Value::from(*id)));
-    let history = if include_history { "" } else { " AND until IS NULL" };
+    let history = if include_history {
+        ""
+    } else {
+        " AND until IS NULL"
+    };
     sql::all(
         conn,
         &format!(
@@ -167,7 +218,14 @@ pub async fn of_users(conn: &impl ConnectionTrait, org_id: Uuid, user_ids: &[Uui
     .await
 }
 
-async fn insert(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid, group_id: Uuid, since: i64, now: i64) -> AppResult<membership::Model> {
+async fn insert(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+    group_id: Uuid,
+    since: i64,
+    now: i64,
+) -> AppResult<membership::Model> {
     let id = Uuid::now_v7();
     sql::exec(
         conn,
@@ -180,12 +238,24 @@ async fn insert(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid, group_
         .ok_or_else(|| AppError::internal("inserted membership vanished"))
 }
 
-async fn end(conn: &impl ConnectionTrait, m: &membership::Model, now: i64) -> AppResult<membership::Model> {
+async fn end(
+    conn: &impl ConnectionTrait,
+    m: &membership::Model,
+    now: i64,
+) -> AppResult<membership::Model> {
     // A back-filled membership may start after "now" only in tests that move the clock back;
     // never end before the start.
     let until = now.max(m.since);
-    sql::exec(conn, "UPDATE memberships SET until = $1 WHERE id = $2", vals![until, m.id]).await?;
-    Ok(membership::Model { until: Some(until), ..m.clone() })
+    sql::exec(
+        conn,
+        "UPDATE memberships SET until = $1 WHERE id = $2",
+        vals![until, m.id],
+    )
+    .await?;
+    Ok(membership::Model {
+        until: Some(until),
+        ..m.clone()
+    })
 }
 
 pub fn snapshot(m: &membership::Model) -> serde_json::Value {

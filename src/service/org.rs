@@ -17,7 +17,12 @@ pub struct CreatedOrg {
 }
 
 /// Creates an organization with one user, its owner (the CLI's `create-org`).
-pub async fn create(state: &AppState, name: &str, owner_email: &str, owner_name: &str) -> AppResult<CreatedOrg> {
+pub async fn create(
+    state: &AppState,
+    name: &str,
+    owner_email: &str,
+    owner_name: &str,
+) -> AppResult<CreatedOrg> {
     let now = state.clock.now().timestamp_micros();
     let tx = state.db.write.begin().await?;
     let created = create_in(&tx, now, name, owner_email, owner_name, false).await?;
@@ -25,7 +30,14 @@ pub async fn create(state: &AppState, name: &str, owner_email: &str, owner_name:
     Ok(created)
 }
 
-pub async fn create_in(conn: &impl ConnectionTrait, now: i64, name: &str, owner_email: &str, owner_name: &str, demo: bool) -> AppResult<CreatedOrg> {
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    now: i64,
+    name: &str,
+    owner_email: &str,
+    owner_name: &str,
+    demo: bool,
+) -> AppResult<CreatedOrg> {
     let name = validate::name("name", name)?;
     let id = Uuid::now_v7();
     sql::exec(
@@ -62,7 +74,9 @@ pub async fn create_in(conn: &impl ConnectionTrait, now: i64, name: &str, owner_
         },
     )
     .await?;
-    let org = find(conn, id).await?.ok_or_else(|| AppError::internal("new organization vanished"))?;
+    let org = find(conn, id)
+        .await?
+        .ok_or_else(|| AppError::internal("new organization vanished"))?;
     Ok(CreatedOrg { org, owner })
 }
 

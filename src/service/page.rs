@@ -23,7 +23,9 @@ impl PageRequest {
     pub fn new(first: Option<i32>, after: Option<String>) -> AppResult<PageRequest> {
         let first = match first {
             None => DEFAULT_PAGE_SIZE,
-            Some(n) if n < 0 => return Err(AppError::validation("first", "first must not be negative")),
+            Some(n) if n < 0 => {
+                return Err(AppError::validation("first", "first must not be negative"));
+            }
             Some(n) => (n as usize).min(MAX_PAGE_SIZE),
         };
         Ok(PageRequest { first, after })
@@ -45,7 +47,10 @@ impl PageRequest {
     pub fn finish<T, K: Serialize>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> K) -> Page<T> {
         let has_next = rows.len() > self.limit();
         rows.truncate(self.limit());
-        let items = rows.into_iter().map(|row| (encode_cursor(&key(&row)), row)).collect();
+        let items = rows
+            .into_iter()
+            .map(|row| (encode_cursor(&key(&row)), row))
+            .collect();
         Page {
             items,
             has_next,

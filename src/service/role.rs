@@ -15,16 +15,36 @@ use crate::state::AppState;
 use crate::vals;
 use entity::{role, user as user_entity};
 
-pub async fn create(state: &AppState, viewer: &Viewer, name: &str, description: Option<&str>) -> AppResult<role::Model> {
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    description: Option<&str>,
+) -> AppResult<role::Model> {
     authz::require(viewer, Permission::EditCatalog)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
-    let role = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, name, description).await?;
+    let role = create_in(
+        &tx,
+        viewer.org_id,
+        &Actor::user(viewer),
+        now,
+        name,
+        description,
+    )
+    .await?;
     tx.commit().await?;
     Ok(role)
 }
 
-pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, name: &str, description: Option<&str>) -> AppResult<role::Model> {
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    name: &str,
+    description: Option<&str>,
+) -> AppResult<role::Model> {
     let name = validate::name("name", name)?;
     let description = validate::optional_text("description", description)?;
     let name_norm = name.to_lowercase();
@@ -35,7 +55,9 @@ pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
     )
     .await?;
     if taken > 0 {
-        return Err(AppError::conflict(format!("a role named '{name}' already exists")));
+        return Err(AppError::conflict(format!(
+            "a role named '{name}' already exists"
+        )));
     }
     let id = Uuid::now_v7();
     sql::exec(
@@ -55,7 +77,9 @@ pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
             subject_type: "ROLE",
             subject_id: Some(id),
             before: None,
-            after: Some(json!({ "id": role.id, "name": role.name, "description": role.description })),
+            after: Some(
+                json!({ "id": role.id, "name": role.name, "description": role.description }),
+            ),
         },
     )
     .await?;
@@ -63,11 +87,24 @@ pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
 }
 
 /// Sets (or with `None` clears) a user's primary role.
-pub async fn set_primary(state: &AppState, viewer: &Viewer, user_id: Uuid, role_id: Option<Uuid>) -> AppResult<user_entity::Model> {
+pub async fn set_primary(
+    state: &AppState,
+    viewer: &Viewer,
+    user_id: Uuid,
+    role_id: Option<Uuid>,
+) -> AppResult<user_entity::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
-    let user = set_primary_in(&tx, viewer.org_id, &Actor::user(viewer), now, user_id, role_id).await?;
+    let user = set_primary_in(
+        &tx,
+        viewer.org_id,
+        &Actor::user(viewer),
+        now,
+        user_id,
+        role_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -111,15 +148,34 @@ pub async fn set_primary_in(
     Ok(after)
 }
 
-pub async fn find(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<role::Model>> {
-    sql::one(conn, "SELECT * FROM roles WHERE id = $1 AND org_id = $2", vals![id, org_id]).await
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<role::Model>> {
+    sql::one(
+        conn,
+        "SELECT * FROM roles WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await
 }
 
-pub async fn require(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<role::Model> {
-    find(conn, org_id, id).await?.ok_or_else(|| AppError::not_found("role"))
+pub async fn require(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<role::Model> {
+    find(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("role"))
 }
 
-pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<role::Model>> {
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<role::Model>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -127,18 +183,29 @@ pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) 
     values.extend(ids.iter().map(|id| Value::from(*id)));
     sql::all(
         conn,
-        &format!("SELECT * FROM roles WHERE org_id = $1 AND id IN ({})", sql::placeholders(2, ids.len())),
+        &format!(
+            "SELECT * FROM roles WHERE org_id = $1 AND id IN ({})",
+            sql::placeholders(2, ids.len())
+        ),
         values,
     )
     .await
 }
 
 /// Roles by name, optionally filtered by a case-insensitive search.
-pub async fn list(conn: &impl ConnectionTrait, org_id: Uuid, search: Option<&str>) -> AppResult<Vec<role::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    search: Option<&str>,
+) -> AppResult<Vec<role::Model>> {
     let mut text = "SELECT * FROM roles WHERE org_id = $1".to_string();
     let mut values: Vec<Value> = vals![org_id];
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         values.push(format!("%{escaped}%").into());
         text.push_str(" AND name_norm LIKE $2 ESCAPE '\\'");
     }

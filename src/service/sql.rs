@@ -12,19 +12,38 @@ pub fn stmt(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> State
 
 /// Runs a statement that returns no rows; the number of rows affected.
 pub async fn exec(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<u64> {
-    Ok(conn.execute_raw(stmt(conn, sql, values)).await?.rows_affected())
+    Ok(conn
+        .execute_raw(stmt(conn, sql, values))
+        .await?
+        .rows_affected())
 }
 
-pub async fn all<T: FromQueryResult>(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<T>> {
-    Ok(T::find_by_statement(stmt(conn, sql, values)).all(conn).await?)
+pub async fn all<T: FromQueryResult>(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> AppResult<Vec<T>> {
+    Ok(T::find_by_statement(stmt(conn, sql, values))
+        .all(conn)
+        .await?)
 }
 
-pub async fn one<T: FromQueryResult>(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Option<T>> {
-    Ok(T::find_by_statement(stmt(conn, sql, values)).one(conn).await?)
+pub async fn one<T: FromQueryResult>(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> AppResult<Option<T>> {
+    Ok(T::find_by_statement(stmt(conn, sql, values))
+        .one(conn)
+        .await?)
 }
 
 /// A single `BIGINT` (counts, sums; NULL → 0).
-pub async fn scalar_i64(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<i64> {
+pub async fn scalar_i64(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> AppResult<i64> {
     let row = conn.query_one_raw(stmt(conn, sql, values)).await?;
     Ok(match row {
         Some(row) => row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
@@ -33,14 +52,23 @@ pub async fn scalar_i64(conn: &impl ConnectionTrait, sql: &str, values: Vec<Valu
 }
 
 /// Ids in one column.
-pub async fn ids(conn: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<Uuid>> {
+pub async fn ids(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> AppResult<Vec<Uuid>> {
     let rows = conn.query_all_raw(stmt(conn, sql, values)).await?;
-    rows.iter().map(|r| Ok(r.try_get_by_index::<Uuid>(0)?)).collect()
+    rows.iter()
+        .map(|r| Ok(r.try_get_by_index::<Uuid>(0)?))
+        .collect()
 }
 
 /// `$from, $from+1, …` for `n` values: the placeholders of an `IN (…)` list.
 pub fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Builds a `Vec<Value>` from anything sea-orm can bind.

@@ -19,7 +19,9 @@ pub async fn begin(state: &AppState, org_id: Uuid) -> AppResult<DatabaseTransact
     )
     .await?;
     if touched == 0 {
-        return Err(AppError::Unauthenticated("the token's organization does not exist".into()));
+        return Err(AppError::Unauthenticated(
+            "the token's organization does not exist".into(),
+        ));
     }
     Ok(tx)
 }

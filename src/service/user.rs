@@ -47,7 +47,13 @@ pub async fn create(state: &AppState, viewer: &Viewer, input: NewUser) -> AppRes
     Ok(user)
 }
 
-pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, input: NewUser) -> AppResult<user::Model> {
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    input: NewUser,
+) -> AppResult<user::Model> {
     let email = Email::parse("email", &input.email)?;
     let name = validate::name("name", &input.name)?;
     let job_title = validate::optional_name("jobTitle", input.job_title.as_deref())?;
@@ -97,7 +103,12 @@ pub async fn create_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
     Ok(user)
 }
 
-pub async fn update(state: &AppState, viewer: &Viewer, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    changes: UserChanges,
+) -> AppResult<user::Model> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -106,7 +117,14 @@ pub async fn update(state: &AppState, viewer: &Viewer, id: Uuid, changes: UserCh
     Ok(user)
 }
 
-pub async fn update_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor, now: i64, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
+pub async fn update_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    id: Uuid,
+    changes: UserChanges,
+) -> AppResult<user::Model> {
     let before = require_user(conn, org_id, id, "user").await?;
     let mut after = before.clone();
     if let Some(name) = &changes.name {
@@ -128,11 +146,17 @@ pub async fn update_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
     if let Some(manager) = changes.manager_id {
         if let Some(m) = manager {
             if m == id {
-                return Err(AppError::validation("managerId", "a user cannot be their own manager"));
+                return Err(AppError::validation(
+                    "managerId",
+                    "a user cannot be their own manager",
+                ));
             }
             require_user(conn, org_id, m, "manager").await?;
             if manages_transitively(conn, org_id, id, m).await? {
-                return Err(AppError::validation("managerId", "this manager would create a reporting cycle"));
+                return Err(AppError::validation(
+                    "managerId",
+                    "this manager would create a reporting cycle",
+                ));
             }
         }
         after.manager_id = manager;
@@ -148,7 +172,12 @@ pub async fn update_in(conn: &impl ConnectionTrait, org_id: Uuid, actor: &Actor,
     )
     .await?;
     if let Some(attrs) = &attributes {
-        sql::exec(conn, "DELETE FROM user_attributes WHERE user_id = $1", vals![id]).await?;
+        sql::exec(
+            conn,
+            "DELETE FROM user_attributes WHERE user_id = $1",
+            vals![id],
+        )
+        .await?;
         write_attributes(conn, org_id, id, attrs).await?;
     }
     audit::record(
@@ -206,23 +235,47 @@ pub async fn deactivate(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResul
 
 /// The user if the viewer may see them; `None` for unknown ids, other organizations' users and
 /// users outside the viewer's scope alike (no existence leak).
-pub async fn get(conn: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> AppResult<Option<user::Model>> {
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<user::Model>> {
     if !authz::can_see_user(conn, viewer, id).await? {
         return Ok(None);
     }
     find(conn, viewer.org_id, id).await
 }
 
-pub async fn find(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<user::Model>> {
-    sql::one(conn, "SELECT * FROM users WHERE id = $1 AND org_id = $2", vals![id, org_id]).await
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<user::Model>> {
+    sql::one(
+        conn,
+        "SELECT * FROM users WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await
 }
 
-pub async fn require_user(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid, what: &str) -> AppResult<user::Model> {
-    find(conn, org_id, id).await?.ok_or_else(|| AppError::not_found(what))
+pub async fn require_user(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+    what: &str,
+) -> AppResult<user::Model> {
+    find(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(what))
 }
 
 /// Users by id, in one query (for loaders).
-pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<Vec<user::Model>> {
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<user::Model>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -230,7 +283,10 @@ pub async fn find_many(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) 
     values.extend(ids.iter().map(|id| Value::from(*id)));
     sql::all(
         conn,
-        &format!("SELECT * FROM users WHERE org_id = $1 AND id IN ({})", sql::placeholders(2, ids.len())),
+        &format!(
+            "SELECT * FROM users WHERE org_id = $1 AND id IN ({})",
+            sql::placeholders(2, ids.len())
+        ),
         values,
     )
     .await
@@ -245,7 +301,12 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
-pub async fn list(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &UserFilter, page: &PageRequest) -> AppResult<Page<user::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> AppResult<Page<user::Model>> {
     let (where_sql, mut values) = filter_sql(viewer, filter);
     let mut text = format!("SELECT u.* FROM users u WHERE {where_sql}");
     if let Some(after) = page.after_key::<Uuid>()? {
@@ -257,9 +318,18 @@ pub async fn list(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &UserFil
     Ok(page.finish(rows, |u| u.id))
 }
 
-pub async fn count(conn: &impl ConnectionTrait, viewer: &Viewer, filter: &UserFilter) -> AppResult<i64> {
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &UserFilter,
+) -> AppResult<i64> {
     let (where_sql, values) = filter_sql(viewer, filter);
-    sql::scalar_i64(conn, &format!("SELECT COUNT(*) FROM users u WHERE {where_sql}"), values).await
+    sql::scalar_i64(
+        conn,
+        &format!("SELECT COUNT(*) FROM users u WHERE {where_sql}"),
+        values,
+    )
+    .await
 }
 
 /// The WHERE clause for a user list: organization, the viewer's scope, then the filter.
@@ -293,18 +363,33 @@ fn filter_sql(viewer: &Viewer, filter: &UserFilter) -> (String, Vec<Value>) {
             clauses.push(format!("u.id IN (SELECT m.user_id FROM memberships m WHERE m.group_id = ${n} AND m.until IS NULL)"));
         }
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         values.push(format!("%{escaped}%").into());
         let n = values.len();
-        clauses.push(format!("(lower(u.name) LIKE ${n} ESCAPE '\\' OR u.email_norm LIKE ${n} ESCAPE '\\')"));
+        clauses.push(format!(
+            "(lower(u.name) LIKE ${n} ESCAPE '\\' OR u.email_norm LIKE ${n} ESCAPE '\\')"
+        ));
     }
     if let Some(role) = filter.role_id {
         values.push(role.into());
         clauses.push(format!("u.primary_role_id = ${}", values.len()));
     }
     if let Some(active) = filter.active {
-        clauses.push(if active { "u.active = TRUE".into() } else { "u.active = FALSE".into() });
+        clauses.push(if active {
+            "u.active = TRUE".into()
+        } else {
+            "u.active = FALSE".into()
+        });
     }
     (clauses.join(" AND "), values)
 }
@@ -324,7 +409,12 @@ pub fn snapshot(u: &user::Model) -> serde_json::Value {
     })
 }
 
-async fn ensure_email_free(conn: &impl ConnectionTrait, org_id: Uuid, email: &Email, except: Option<Uuid>) -> AppResult<()> {
+async fn ensure_email_free(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    email: &Email,
+    except: Option<Uuid>,
+) -> AppResult<()> {
     let taken = sql::ids(
         conn,
         "SELECT id FROM users WHERE org_id = $1 AND email_norm = $2",
@@ -332,18 +422,33 @@ async fn ensure_email_free(conn: &impl ConnectionTrait, org_id: Uuid, email: &Em
     )
     .await?;
     if taken.iter().any(|id| Some(*id) != except) {
-        return Err(AppError::conflict(format!("a user with email {} already exists in the organization", email.display)));
+        return Err(AppError::conflict(format!(
+            "a user with email {} already exists in the organization",
+            email.display
+        )));
     }
     Ok(())
 }
 
 /// Whether `user` is (directly or not) above `candidate` in the reporting line, i.e. making
 /// `candidate` the manager of `user` would close a cycle.
-async fn manages_transitively(conn: &impl ConnectionTrait, org_id: Uuid, user: Uuid, candidate: Uuid) -> AppResult<bool> {
-    Ok(authz::reports_of(conn, org_id, user).await?.contains(&candidate))
+async fn manages_transitively(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user: Uuid,
+    candidate: Uuid,
+) -> AppResult<bool> {
+    Ok(authz::reports_of(conn, org_id, user)
+        .await?
+        .contains(&candidate))
 }
 
-async fn write_attributes(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid, attrs: &Attributes) -> AppResult<()> {
+async fn write_attributes(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+    attrs: &Attributes,
+) -> AppResult<()> {
     if attrs.0.is_empty() {
         return Ok(());
     }
@@ -360,7 +465,10 @@ async fn write_attributes(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uu
         .collect();
     sql::exec(
         conn,
-        &format!("INSERT INTO user_attributes (org_id, user_id, key, value) VALUES {}", rows.join(", ")),
+        &format!(
+            "INSERT INTO user_attributes (org_id, user_id, key, value) VALUES {}",
+            rows.join(", ")
+        ),
         values,
     )
     .await?;

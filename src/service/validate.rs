@@ -17,8 +17,16 @@ pub struct Email {
 impl Email {
     pub fn parse(field: &str, raw: &str) -> AppResult<Email> {
         let email = raw.trim();
-        let bad = || AppError::validation(field, format!("'{}' is not a valid email address", truncate(email, 80)));
-        if email.is_empty() || email.chars().count() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let bad = || {
+            AppError::validation(
+                field,
+                format!("'{}' is not a valid email address", truncate(email, 80)),
+            )
+        };
+        if email.is_empty()
+            || email.chars().count() > 254
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(bad());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
@@ -29,7 +37,9 @@ impl Email {
             || domain.starts_with('.')
             || domain.ends_with('.')
             || domain.contains("..")
-            || !domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+            || !domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         {
             return Err(bad());
         }
@@ -44,13 +54,22 @@ impl Email {
 pub fn name(field: &str, raw: &str) -> AppResult<String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(AppError::validation(field, format!("{field} must not be empty")));
+        return Err(AppError::validation(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::validation(field, format!("{field} must be at most {MAX_NAME_CHARS} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("{field} must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if trimmed.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(field, format!("{field} must not contain control characters")));
+        return Err(AppError::validation(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -85,7 +104,12 @@ impl Attributes {
         let object = match value {
             serde_json::Value::Null => return Ok(Attributes::default()),
             serde_json::Value::Object(o) => o,
-            _ => return Err(AppError::validation(field, "attributes must be a JSON object of string values")),
+            _ => {
+                return Err(AppError::validation(
+                    field,
+                    "attributes must be a JSON object of string values",
+                ));
+            }
         };
         if object.len() > 100 {
             return Err(AppError::validation(field, "at most 100 attributes"));
@@ -93,8 +117,14 @@ impl Attributes {
         let mut map = BTreeMap::new();
         for (key, value) in object {
             let key_trimmed = key.trim();
-            if key_trimmed.is_empty() || key_trimmed.chars().count() > 100 || key_trimmed.chars().any(char::is_control) {
-                return Err(AppError::validation(field, format!("attribute name '{}' is not allowed", truncate(key, 40))));
+            if key_trimmed.is_empty()
+                || key_trimmed.chars().count() > 100
+                || key_trimmed.chars().any(char::is_control)
+            {
+                return Err(AppError::validation(
+                    field,
+                    format!("attribute name '{}' is not allowed", truncate(key, 40)),
+                ));
             }
             let serde_json::Value::String(text) = value else {
                 return Err(AppError::validation(
@@ -103,7 +133,10 @@ impl Attributes {
                 ));
             };
             if text.chars().count() > 1_000 {
-                return Err(AppError::validation(field, format!("attribute '{key_trimmed}' is too long")));
+                return Err(AppError::validation(
+                    field,
+                    format!("attribute '{key_trimmed}' is too long"),
+                ));
             }
             map.insert(key_trimmed.to_string(), text.clone());
         }
@@ -125,8 +158,23 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse("email", " Ann@Example.COM ").unwrap().normalized, "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@exa mple.com", "ann@@example.com", "ann@.com"] {
+        assert_eq!(
+            Email::parse("email", " Ann@Example.COM ")
+                .unwrap()
+                .normalized,
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@exa mple.com",
+            "ann@@example.com",
+            "ann@.com",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }

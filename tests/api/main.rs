@@ -1,0 +1,12 @@
+//! The API test suite: one binary, one module per concept, every test on a fresh database
+//! (SQLite, or PostgreSQL when `SKILLGRAPH_TEST_DATABASE_URL` is set).
+
+mod audit;
+mod auth;
+mod groups;
+mod helpers;
+mod http;
+mod memberships;
+mod roles;
+mod schema_sdl;
+mod users;
