@@ -1,9 +1,15 @@
 //! Database rows of skillgraph, one module per table. Nothing here knows about GraphQL: the API
 //! layer wraps these rows in its own types. Times are `i64` microseconds since the Unix epoch.
 
+pub mod assignment;
+pub mod assignment_event;
+pub mod assignment_reason;
 pub mod audit_event;
+pub mod course;
 pub mod group;
 pub mod membership;
 pub mod organization;
 pub mod role;
+pub mod rule;
+pub mod rule_course;
 pub mod user;

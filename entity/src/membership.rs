@@ -13,6 +13,8 @@ pub struct Model {
     /// `None` while the membership is current.
     pub until: Option<i64>,
     pub created_at: i64,
+    /// The organization's write_seq of the transaction that recorded it.
+    pub recorded_seq: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -83,7 +83,10 @@ CREATE TABLE memberships (
     group_id {uuid} NOT NULL REFERENCES org_groups(id),
     since BIGINT NOT NULL,
     until BIGINT,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- The organization's write_seq of the transaction that recorded it: the engine counts an
+    -- audience entry from `since` only for memberships recorded by the change being reconciled.
+    recorded_seq BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX ux_memberships_current ON memberships(user_id, group_id) WHERE until IS NULL;
 CREATE INDEX ix_memberships_group_current ON memberships(group_id, user_id) WHERE until IS NULL;

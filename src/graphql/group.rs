@@ -1,5 +1,6 @@
 //! Groups (the org tree) and memberships: types, queries and mutations.
 
+use crate::service::engine::Outcome;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::pagination::{Conn, connection};
@@ -248,37 +249,57 @@ pub struct UpdateGroupPayload {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct MoveGroupPayload {
     pub group: Group,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(MoveGroupPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct DeleteGroupPayload {
     /// The group as it was deleted (`deletedAt` set).
     pub group: Group,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(DeleteGroupPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AddMembershipPayload {
     /// The current membership.
     pub membership: Membership,
     /// False when the user was already a member (nothing changed).
     pub created: bool,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(AddMembershipPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct RemoveMembershipPayload {
     /// The membership, now ended.
     pub membership: Membership,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(RemoveMembershipPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TransferUserPayload {
     /// The membership of the destination group.
     pub membership: Membership,
     /// The membership of the group left, ended at the same instant.
     pub ended_membership: Membership,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(TransferUserPayload);
 
 #[derive(Default)]
 pub struct GroupMutation;
@@ -323,9 +344,10 @@ impl GroupMutation {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
         let parent = parse_opt_id(&input.parent_id, "parent group")?;
-        let group = service::move_group(state, viewer, id, parent).await?;
+        let (group, outcome) = service::move_group(state, viewer, id, parent).await?;
         Ok(MoveGroupPayload {
             group: Group(group),
+            outcome,
         })
     }
 
@@ -338,9 +360,10 @@ impl GroupMutation {
     ) -> async_graphql::Result<DeleteGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
-        let group = service::delete(state, viewer, id).await?;
+        let (group, outcome) = service::delete(state, viewer, id).await?;
         Ok(DeleteGroupPayload {
             group: Group(group),
+            outcome,
         })
     }
 
@@ -365,6 +388,7 @@ impl GroupMutation {
         Ok(AddMembershipPayload {
             membership: Membership(added.membership),
             created: added.created,
+            outcome: added.outcome,
         })
     }
 
@@ -377,9 +401,10 @@ impl GroupMutation {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let group_id = parse_id(&input.group_id, "group")?;
-        let m = membership::remove(state, viewer, user_id, group_id).await?;
+        let (m, outcome) = membership::remove(state, viewer, user_id, group_id).await?;
         Ok(RemoveMembershipPayload {
             membership: Membership(m),
+            outcome,
         })
     }
 
@@ -398,6 +423,7 @@ impl GroupMutation {
         Ok(TransferUserPayload {
             membership: Membership(t.started),
             ended_membership: Membership(t.ended),
+            outcome: t.outcome,
         })
     }
 }

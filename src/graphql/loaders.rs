@@ -8,10 +8,11 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::service::{group, membership, role, user};
+use crate::service::{assignment, course, group, membership, role, rule, user};
 use entity::{
+    assignment as assignment_entity, assignment_reason, course as course_entity,
     group as group_entity, membership as membership_entity, role as role_entity,
-    user as user_entity,
+    rule as rule_entity, user as user_entity,
 };
 
 /// What every loader needs: the read connection and the organization.
@@ -45,6 +46,72 @@ macro_rules! by_id_loader {
 by_id_loader!(UserLoader, user_entity::Model, user::find_many);
 by_id_loader!(GroupLoader, group_entity::Model, group::find_many);
 by_id_loader!(RoleLoader, role_entity::Model, role::find_many);
+by_id_loader!(CourseLoader, course_entity::Model, course::find_many);
+by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
+by_id_loader!(
+    AssignmentLoader,
+    assignment_entity::Model,
+    assignment::find_many
+);
+
+/// Reasons per assignment: current ones, or with the ended ones too.
+pub struct ReasonLoader {
+    scope: Scope,
+    include_ended: bool,
+}
+
+impl Loader<Uuid> for ReasonLoader {
+    type Value = Vec<assignment_reason::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        assignment::reasons_of(&self.scope.db, keys, self.include_ended)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// Bundles (ordered courses) per rule.
+pub struct BundleLoader(Scope);
+
+impl Loader<Uuid> for BundleLoader {
+    type Value = Vec<rule::BundleItem>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        rule::bundle_of(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// Prerequisites per course.
+pub struct PrerequisiteLoader(Scope);
+
+impl Loader<Uuid> for PrerequisiteLoader {
+    type Value = Vec<Uuid>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        course::prerequisites_of(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// Assignments per user.
+pub struct UserAssignmentLoader(Scope);
+
+impl Loader<Uuid> for UserAssignmentLoader {
+    type Value = Vec<assignment_entity::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        assignment::of_users(&self.0.db, self.0.org_id, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
 
 /// Memberships per user: current ones only, or with history.
 pub struct MembershipLoader {
@@ -79,6 +146,14 @@ pub struct Loaders {
     pub roles: DataLoader<RoleLoader>,
     pub current_memberships: DataLoader<MembershipLoader>,
     pub all_memberships: DataLoader<MembershipLoader>,
+    pub courses: DataLoader<CourseLoader>,
+    pub rules: DataLoader<RuleLoader>,
+    pub assignments: DataLoader<AssignmentLoader>,
+    pub current_reasons: DataLoader<ReasonLoader>,
+    pub all_reasons: DataLoader<ReasonLoader>,
+    pub user_assignments: DataLoader<UserAssignmentLoader>,
+    pub bundles: DataLoader<BundleLoader>,
+    pub prerequisites: DataLoader<PrerequisiteLoader>,
 }
 
 impl Loaders {
@@ -97,11 +172,31 @@ impl Loaders {
             ),
             all_memberships: DataLoader::new(
                 MembershipLoader {
-                    scope,
+                    scope: scope.clone(),
                     include_history: true,
                 },
                 tokio::spawn,
             ),
+            courses: DataLoader::new(CourseLoader(scope.clone()), tokio::spawn),
+            rules: DataLoader::new(RuleLoader(scope.clone()), tokio::spawn),
+            assignments: DataLoader::new(AssignmentLoader(scope.clone()), tokio::spawn),
+            current_reasons: DataLoader::new(
+                ReasonLoader {
+                    scope: scope.clone(),
+                    include_ended: false,
+                },
+                tokio::spawn,
+            ),
+            all_reasons: DataLoader::new(
+                ReasonLoader {
+                    scope: scope.clone(),
+                    include_ended: true,
+                },
+                tokio::spawn,
+            ),
+            user_assignments: DataLoader::new(UserAssignmentLoader(scope.clone()), tokio::spawn),
+            bundles: DataLoader::new(BundleLoader(scope.clone()), tokio::spawn),
+            prerequisites: DataLoader::new(PrerequisiteLoader(scope), tokio::spawn),
         }
     }
 }

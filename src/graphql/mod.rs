@@ -1,12 +1,15 @@
 //! The GraphQL layer: thin resolvers that read the viewer and state, call one service function
 //! and map the result. One file per concept; the roots merge them.
 
+pub mod assignment;
 pub mod audit;
+pub mod course;
 pub mod group;
 pub mod loaders;
 pub mod org;
 pub mod pagination;
 pub mod role;
+pub mod rule;
 pub mod scalars;
 pub mod user;
 
@@ -27,6 +30,9 @@ pub struct Query(
     user::UserQuery,
     group::GroupQuery,
     role::RoleQuery,
+    course::CourseQuery,
+    rule::RuleQuery,
+    assignment::AssignmentQuery,
     audit::AuditQuery,
 );
 
@@ -34,7 +40,13 @@ pub struct Query(
 /// runs in one transaction together with its audit events.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(user::UserMutation, group::GroupMutation, role::RoleMutation);
+pub struct Mutation(
+    user::UserMutation,
+    group::GroupMutation,
+    role::RoleMutation,
+    course::CourseMutation,
+    rule::RuleMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use super::scalars::DateTime;
 use super::user::User;
 use super::{parse_id, parse_opt_id, parts, to_id};
+use crate::service::engine::Outcome;
 use crate::service::role as service;
 use entity::role;
 
@@ -92,9 +93,13 @@ pub struct CreateRolePayload {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SetPrimaryRolePayload {
     pub user: User,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(SetPrimaryRolePayload);
 
 #[derive(Default)]
 pub struct RoleMutation;
@@ -122,7 +127,10 @@ impl RoleMutation {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
         let role_id = parse_opt_id(&input.role_id, "role")?;
-        let user = service::set_primary(state, viewer, user_id, role_id).await?;
-        Ok(SetPrimaryRolePayload { user: User(user) })
+        let (user, outcome) = service::set_primary(state, viewer, user_id, role_id).await?;
+        Ok(SetPrimaryRolePayload {
+            user: User(user),
+            outcome,
+        })
     }
 }

@@ -2,12 +2,14 @@
 
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 
+use super::assignment::{self, Assignment, AssignmentStatus};
 use super::group::Membership;
 use super::pagination::{Conn, connection};
 use super::role::Role;
 use super::scalars::{Date, DateTime};
 use super::{loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::service::authz;
+use crate::service::engine::Outcome;
 use crate::service::page::PageRequest;
 use crate::service::user::{self as service, NewUser, UserChanges};
 use entity::user;
@@ -98,6 +100,16 @@ impl User {
             .into_iter()
             .map(Membership)
             .collect())
+    }
+
+    /// The user's assignments, oldest first, optionally only those in `status`. Empty when the
+    /// viewer may not see the user's training.
+    async fn assignments(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<AssignmentStatus>>,
+    ) -> async_graphql::Result<Vec<Assignment>> {
+        assignment::of_user(ctx, self.0.id, status).await
     }
 }
 
@@ -195,19 +207,31 @@ pub struct DeactivateUserInput {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct CreateUserPayload {
     pub user: User,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(CreateUserPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct UpdateUserPayload {
     pub user: User,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(UpdateUserPayload);
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct DeactivateUserPayload {
     pub user: User,
+    #[graphql(skip)]
+    pub outcome: Outcome,
 }
+crate::engine_payload!(DeactivateUserPayload);
 
 fn maybe<T, U>(
     m: MaybeUndefined<T>,
@@ -240,8 +264,11 @@ impl UserMutation {
             attributes: input.attributes.map(|j| j.0),
             manager_id: parse_opt_id(&input.manager_id, "manager")?,
         };
-        let user = service::create(state, viewer, new).await?;
-        Ok(CreateUserPayload { user: User(user) })
+        let (user, outcome) = service::create(state, viewer, new).await?;
+        Ok(CreateUserPayload {
+            user: User(user),
+            outcome,
+        })
     }
 
     /// Changes a person's profile; omitted fields stay as they are. OWNER, ADMIN, HR.
@@ -263,8 +290,11 @@ impl UserMutation {
             },
             manager_id: maybe(input.manager_id, |id| parse_id(&id, "manager"))?,
         };
-        let user = service::update(state, viewer, id, changes).await?;
-        Ok(UpdateUserPayload { user: User(user) })
+        let (user, outcome) = service::update(state, viewer, id, changes).await?;
+        Ok(UpdateUserPayload {
+            user: User(user),
+            outcome,
+        })
     }
 
     /// Deactivates a person: they leave every audience and their tokens stop working.
@@ -276,7 +306,10 @@ impl UserMutation {
     ) -> async_graphql::Result<DeactivateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "user")?;
-        let user = service::deactivate(state, viewer, id).await?;
-        Ok(DeactivateUserPayload { user: User(user) })
+        let (user, outcome) = service::deactivate(state, viewer, id).await?;
+        Ok(DeactivateUserPayload {
+            user: User(user),
+            outcome,
+        })
     }
 }

@@ -29,6 +29,14 @@ pub enum Action {
     UserTransferred,
     RoleCreated,
     PrimaryRoleSet,
+    CourseCreated,
+    CourseUpdated,
+    RuleCreated,
+    RuleUpdated,
+    RuleActivated,
+    RuleDeactivated,
+    RuleDeleted,
+    AssignmentsReconciled,
 }
 
 impl Action {
@@ -46,6 +54,14 @@ impl Action {
         Action::UserTransferred,
         Action::RoleCreated,
         Action::PrimaryRoleSet,
+        Action::CourseCreated,
+        Action::CourseUpdated,
+        Action::RuleCreated,
+        Action::RuleUpdated,
+        Action::RuleActivated,
+        Action::RuleDeactivated,
+        Action::RuleDeleted,
+        Action::AssignmentsReconciled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +79,14 @@ impl Action {
             Action::UserTransferred => "USER_TRANSFERRED",
             Action::RoleCreated => "ROLE_CREATED",
             Action::PrimaryRoleSet => "PRIMARY_ROLE_SET",
+            Action::CourseCreated => "COURSE_CREATED",
+            Action::CourseUpdated => "COURSE_UPDATED",
+            Action::RuleCreated => "RULE_CREATED",
+            Action::RuleUpdated => "RULE_UPDATED",
+            Action::RuleActivated => "RULE_ACTIVATED",
+            Action::RuleDeactivated => "RULE_DEACTIVATED",
+            Action::RuleDeleted => "RULE_DELETED",
+            Action::AssignmentsReconciled => "ASSIGNMENTS_RECONCILED",
         }
     }
 }

@@ -106,3 +106,20 @@ pub async fn reports_of(
     )
     .await
 }
+
+/// A SQL condition restricting `col` (a user id column) to the users `viewer` may see: no
+/// condition for OWNER/ADMIN/HR, themself for a LEARNER, themself and their direct and
+/// indirect reports for a MANAGER.
+pub fn visible_users_sql(q: &mut super::sql::Q, viewer: &Viewer, col: &str) -> String {
+    match viewer.role {
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => "1 = 1".into(),
+        OrgRole::Learner => format!("{col} = {}", q.bind(viewer.user_id)),
+        OrgRole::Manager => {
+            let (org, me) = (q.bind(viewer.org_id), q.bind(viewer.user_id));
+            format!(
+                "({col} = {me} OR {col} IN (WITH RECURSIVE r(id) AS (SELECT id FROM users WHERE org_id = {org} AND manager_id = {me} \
+                 UNION SELECT x.id FROM users x JOIN r ON x.manager_id = r.id) SELECT id FROM r))"
+            )
+        }
+    }
+}

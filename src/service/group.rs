@@ -10,6 +10,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
+use crate::service::engine::{Outcome, Scope};
 use crate::service::validate;
 use crate::service::{now_micros, sql, tx};
 use crate::state::AppState;
@@ -138,7 +139,7 @@ pub async fn move_group(
     viewer: &Viewer,
     id: Uuid,
     parent_id: Option<Uuid>,
-) -> AppResult<group::Model> {
+) -> AppResult<(group::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -153,7 +154,7 @@ pub async fn move_group(
         }
     }
     if before.parent_id == parent_id {
-        return Ok(before);
+        return Ok((before, Outcome::default()));
     }
     // Detach the subtree from its old ancestors, then hang it under the new parent's chain.
     sql::exec(
@@ -194,11 +195,32 @@ pub async fn move_group(
         },
     )
     .await?;
+    // Everyone in the moved subtree may have entered or left group-based audiences.
+    let id_for_audit = id;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "GROUP",
+            Some(id_for_audit),
+        ),
+        Scope::Members(id),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(after)
+    Ok((after, outcome))
 }
 
-pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<group::Model> {
+/// Deletes an empty group. Only a group without members or children can go, so no one enters
+/// or leaves an audience: rules naming the group simply have no one left to require.
+pub async fn delete(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(group::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -255,7 +277,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<gr
     )
     .await?;
     tx.commit().await?;
-    Ok(after)
+    Ok((after, Outcome::default()))
 }
 
 /// A group that exists and is not deleted.

@@ -9,6 +9,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
+use crate::service::engine::{Outcome, Scope};
 use crate::service::{group, now_micros, sql, tx, user};
 use crate::state::AppState;
 use crate::vals;
@@ -18,6 +19,7 @@ use entity::membership;
 pub struct Added {
     pub membership: membership::Model,
     pub created: bool,
+    pub outcome: Outcome,
 }
 
 pub async fn add(
@@ -40,8 +42,25 @@ pub async fn add(
         since,
     )
     .await?;
+    let outcome = if added.created {
+        crate::service::engine::reconcile(
+            &tx,
+            &crate::service::engine::Ctx::new(
+                viewer.org_id,
+                now,
+                &Actor::user(viewer),
+                "USER",
+                Some(user_id),
+            ),
+            Scope::Users(vec![user_id]),
+            None,
+        )
+        .await?
+    } else {
+        Outcome::default()
+    };
     tx.commit().await?;
-    Ok(added)
+    Ok(Added { outcome, ..added })
 }
 
 pub async fn add_in(
@@ -67,6 +86,7 @@ pub async fn add_in(
         return Ok(Added {
             membership: existing,
             created: false,
+            outcome: Outcome::default(),
         });
     }
     let m = insert(conn, org_id, user_id, group_id, since.unwrap_or(now), now).await?;
@@ -87,6 +107,7 @@ pub async fn add_in(
     Ok(Added {
         membership: m,
         created: true,
+        outcome: Outcome::default(),
     })
 }
 
@@ -95,7 +116,7 @@ pub async fn remove(
     viewer: &Viewer,
     user_id: Uuid,
     group_id: Uuid,
-) -> AppResult<membership::Model> {
+) -> AppResult<(membership::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -119,14 +140,28 @@ pub async fn remove(
         },
     )
     .await?;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(user_id),
+        ),
+        Scope::Users(vec![user_id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(after)
+    Ok((after, outcome))
 }
 
 /// The outcome of a transfer: the membership that ended and the one that is now current.
 pub struct Transfer {
     pub ended: membership::Model,
     pub started: membership::Model,
+    pub outcome: Outcome,
 }
 
 pub async fn transfer(
@@ -173,8 +208,25 @@ pub async fn transfer(
         },
     )
     .await?;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(user_id),
+        ),
+        Scope::Users(vec![user_id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Transfer { ended, started })
+    Ok(Transfer {
+        ended,
+        started,
+        outcome,
+    })
 }
 
 pub async fn current(
@@ -229,7 +281,8 @@ async fn insert(
     let id = Uuid::now_v7();
     sql::exec(
         conn,
-        "INSERT INTO memberships (id, org_id, user_id, group_id, since, until, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        "INSERT INTO memberships (id, org_id, user_id, group_id, since, until, created_at, recorded_seq) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, (SELECT write_seq FROM organizations WHERE id = $2))",
         vals![id, org_id, user_id, group_id, since, now],
     )
     .await?;

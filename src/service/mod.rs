@@ -2,13 +2,17 @@
 //! Public functions take the `AppState` and the `Viewer`, check permission, run one transaction
 //! and return rows; `*_in` functions take any connection so they compose inside a transaction.
 
+pub mod assignment;
 pub mod audit;
 pub mod authz;
+pub mod course;
+pub mod engine;
 pub mod group;
 pub mod membership;
 pub mod org;
 pub mod page;
 pub mod role;
+pub mod rule;
 pub mod sql;
 pub mod tx;
 pub mod user;

@@ -9,6 +9,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
+use crate::service::engine::{Outcome, Scope};
 use crate::service::validate;
 use crate::service::{now_micros, sql, tx, user};
 use crate::state::AppState;
@@ -92,7 +93,7 @@ pub async fn set_primary(
     viewer: &Viewer,
     user_id: Uuid,
     role_id: Option<Uuid>,
-) -> AppResult<user_entity::Model> {
+) -> AppResult<(user_entity::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
@@ -105,8 +106,22 @@ pub async fn set_primary(
         role_id,
     )
     .await?;
+    let id_for_audit = user_id;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(id_for_audit),
+        ),
+        Scope::Users(vec![user_id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok((user, outcome))
 }
 
 pub async fn set_primary_in(

@@ -76,3 +76,59 @@ pub fn placeholders(from: usize, n: usize) -> String {
 macro_rules! vals {
     ($($v:expr),* $(,)?) => { vec![$(sea_orm::Value::from($v)),*] };
 }
+
+/// A statement assembled from parts, numbering its `$n` parameters as they are bound.
+#[derive(Debug, Default)]
+pub struct Q {
+    pub text: String,
+    pub values: Vec<Value>,
+}
+
+impl Q {
+    pub fn new() -> Q {
+        Q::default()
+    }
+
+    pub fn push(&mut self, s: &str) -> &mut Q {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Binds a value and returns its placeholder.
+    pub fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        format!("${}", self.values.len())
+    }
+
+    /// Binds every id and returns the placeholders, comma-separated (for `IN (…)`).
+    pub fn bind_ids(&mut self, ids: &[Uuid]) -> String {
+        ids.iter()
+            .map(|id| self.bind(*id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn bind_strs(&mut self, items: &[String]) -> String {
+        items
+            .iter()
+            .map(|s| self.bind(s.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub async fn exec(self, conn: &impl ConnectionTrait) -> AppResult<u64> {
+        exec(conn, &self.text, self.values).await
+    }
+
+    pub async fn all<T: FromQueryResult>(self, conn: &impl ConnectionTrait) -> AppResult<Vec<T>> {
+        all(conn, &self.text, self.values).await
+    }
+
+    pub async fn ids(self, conn: &impl ConnectionTrait) -> AppResult<Vec<Uuid>> {
+        ids(conn, &self.text, self.values).await
+    }
+
+    pub async fn scalar_i64(self, conn: &impl ConnectionTrait) -> AppResult<i64> {
+        scalar_i64(conn, &self.text, self.values).await
+    }
+}

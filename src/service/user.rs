@@ -10,6 +10,7 @@ use crate::auth::{OrgRole, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
+use crate::service::engine::{Outcome, Scope};
 use crate::service::page::{Page, PageRequest};
 use crate::service::validate::{self, Attributes, Email};
 use crate::service::{now_micros, sql, tx};
@@ -38,13 +39,31 @@ pub struct UserChanges {
     pub manager_id: Option<Option<Uuid>>,
 }
 
-pub async fn create(state: &AppState, viewer: &Viewer, input: NewUser) -> AppResult<user::Model> {
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewUser,
+) -> AppResult<(user::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let user = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
+    let id_for_audit = user.id;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(id_for_audit),
+        ),
+        Scope::Users(vec![user.id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok((user, outcome))
 }
 
 pub async fn create_in(
@@ -108,13 +127,27 @@ pub async fn update(
     viewer: &Viewer,
     id: Uuid,
     changes: UserChanges,
-) -> AppResult<user::Model> {
+) -> AppResult<(user::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let user = update_in(&tx, viewer.org_id, &Actor::user(viewer), now, id, changes).await?;
+    let id_for_audit = id;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(id_for_audit),
+        ),
+        Scope::Users(vec![id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok((user, outcome))
 }
 
 pub async fn update_in(
@@ -197,13 +230,17 @@ pub async fn update_in(
     Ok(after)
 }
 
-pub async fn deactivate(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<user::Model> {
+pub async fn deactivate(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(user::Model, Outcome)> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_user(&tx, viewer.org_id, id, "user").await?;
     if !before.active {
-        return Ok(before);
+        return Ok((before, Outcome::default()));
     }
     if id == viewer.user_id {
         return Err(AppError::validation("id", "you cannot deactivate yourself"));
@@ -229,8 +266,22 @@ pub async fn deactivate(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResul
         },
     )
     .await?;
+    let id_for_audit = id;
+    let outcome = crate::service::engine::reconcile(
+        &tx,
+        &crate::service::engine::Ctx::new(
+            viewer.org_id,
+            now,
+            &Actor::user(viewer),
+            "USER",
+            Some(id_for_audit),
+        ),
+        Scope::Users(vec![id]),
+        None,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(after)
+    Ok((after, outcome))
 }
 
 /// The user if the viewer may see them; `None` for unknown ids, other organizations' users and

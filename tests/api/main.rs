@@ -3,10 +3,14 @@
 
 mod audit;
 mod auth;
+mod cli;
+mod demo;
+mod engine;
 mod groups;
 mod helpers;
 mod http;
 mod memberships;
+mod readme;
 mod roles;
 mod schema_sdl;
 mod users;

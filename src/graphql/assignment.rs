@@ -1,0 +1,321 @@
+//! Assignments: the `Assignment` type with its reasons, the assignment queries, and the
+//! `assignmentsCreated` / `assignmentsWithdrawn` fields of every payload whose mutation runs
+//! the engine.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+
+use super::course::Course;
+use super::pagination::{Conn, connection};
+use super::rule::Rule;
+use super::scalars::DateTime;
+use super::user::User;
+use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use crate::service::assignment::{self as service, AssignmentFilter as Filter};
+use crate::service::authz;
+use crate::service::page::PageRequest;
+use entity::{assignment, assignment_reason};
+
+/// Where an assignment stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AssignmentStatus {
+    /// Not available yet: its unlock date is ahead.
+    Locked,
+    /// Available and not started.
+    Assigned,
+    /// Started, not completed.
+    InProgress,
+    /// Completed (and, for a course with a validity, not expired).
+    Completed,
+    /// No longer required and not completed: the user left the audience of every rule that
+    /// required it.
+    Withdrawn,
+    /// A completed cycle whose validity ended.
+    Expired,
+}
+
+impl AssignmentStatus {
+    pub fn parse(s: &str) -> AssignmentStatus {
+        match s {
+            "LOCKED" => AssignmentStatus::Locked,
+            "IN_PROGRESS" => AssignmentStatus::InProgress,
+            "COMPLETED" => AssignmentStatus::Completed,
+            "WITHDRAWN" => AssignmentStatus::Withdrawn,
+            "EXPIRED" => AssignmentStatus::Expired,
+            _ => AssignmentStatus::Assigned,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentStatus::Locked => "LOCKED",
+            AssignmentStatus::Assigned => "ASSIGNED",
+            AssignmentStatus::InProgress => "IN_PROGRESS",
+            AssignmentStatus::Completed => "COMPLETED",
+            AssignmentStatus::Withdrawn => "WITHDRAWN",
+            AssignmentStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// The requirement that a user take a course, and why.
+pub struct Assignment(pub assignment::Model);
+
+/// The requirement that a user take a course, and why.
+#[Object]
+impl Assignment {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
+        user.map(User)
+            .ok_or_else(|| crate::error::AppError::internal("assignment without user").into())
+    }
+
+    async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
+        let course = loaders(ctx)?.courses.load_one(self.0.course_id).await?;
+        course
+            .map(Course)
+            .ok_or_else(|| crate::error::AppError::internal("assignment without course").into())
+    }
+
+    async fn status(&self) -> AssignmentStatus {
+        AssignmentStatus::parse(&self.0.status)
+    }
+
+    /// When the requirement arose.
+    async fn assigned_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.assigned_at)
+    }
+
+    /// When the course becomes available; null when it was available from the start.
+    async fn unlock_at(&self) -> Option<DateTime> {
+        self.0.unlock_at.map(DateTime::from_micros)
+    }
+
+    /// The earliest due date any of its rules sets; null when none sets one.
+    async fn due_at(&self) -> Option<DateTime> {
+        self.0.due_at.map(DateTime::from_micros)
+    }
+
+    async fn started_at(&self) -> Option<DateTime> {
+        self.0.started_at.map(DateTime::from_micros)
+    }
+
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(DateTime::from_micros)
+    }
+
+    /// When the completion stops counting (courses with a validity).
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime::from_micros)
+    }
+
+    async fn withdrawn_at(&self) -> Option<DateTime> {
+        self.0.withdrawn_at.map(DateTime::from_micros)
+    }
+
+    /// True when no rule requires it any more but one that did said `KEEP`.
+    async fn kept(&self) -> bool {
+        self.0.kept
+    }
+
+    /// Why the user must take the course: the rules requiring it now, each with the moment the
+    /// user entered its audience. With `includeEnded`, rules that required it earlier too.
+    async fn reasons(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] include_ended: Option<bool>,
+    ) -> async_graphql::Result<Vec<AssignmentReason>> {
+        let l = loaders(ctx)?;
+        let loader = if include_ended.unwrap_or(false) {
+            &l.all_reasons
+        } else {
+            &l.current_reasons
+        };
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(AssignmentReason)
+            .collect())
+    }
+}
+
+/// One rule's requirement behind an assignment.
+pub struct AssignmentReason(pub assignment_reason::Model);
+
+/// One rule's requirement behind an assignment.
+#[Object]
+impl AssignmentReason {
+    /// The rule (still readable after it is deleted).
+    async fn rule(&self, ctx: &Context<'_>) -> async_graphql::Result<Rule> {
+        let rule = loaders(ctx)?.rules.load_one(self.0.rule_id).await?;
+        rule.map(Rule)
+            .ok_or_else(|| crate::error::AppError::internal("reason without rule").into())
+    }
+
+    /// When the user entered the rule's audience; the bundle's offsets count from here.
+    async fn since(&self) -> DateTime {
+        DateTime::from_micros(self.0.since)
+    }
+
+    /// When the rule stopped requiring it; null while it still does.
+    async fn until(&self) -> Option<DateTime> {
+        self.0.until.map(DateTime::from_micros)
+    }
+
+    /// The unlock date this rule alone sets.
+    async fn unlock_at(&self) -> Option<DateTime> {
+        self.0.unlock_at.map(DateTime::from_micros)
+    }
+
+    /// The due date this rule alone sets.
+    async fn due_at(&self) -> Option<DateTime> {
+        self.0.due_at.map(DateTime::from_micros)
+    }
+}
+
+/// Filters of `assignments`; all given parts must hold.
+#[derive(InputObject, Default)]
+pub struct AssignmentFilter {
+    pub user_id: Option<ID>,
+    /// Assignments of the current members of this group.
+    pub group_id: Option<ID>,
+    /// With `groupId`: members of its subgroups too (default false).
+    pub include_subgroups: Option<bool>,
+    pub course_id: Option<ID>,
+    /// Assignments this rule requires or required.
+    pub rule_id: Option<ID>,
+    /// Any of these statuses (default: all).
+    pub status: Option<Vec<AssignmentStatus>>,
+}
+
+impl AssignmentFilter {
+    fn into_service(self) -> Result<Filter, crate::error::AppError> {
+        Ok(Filter {
+            user_id: parse_opt_id(&self.user_id, "user")?,
+            group_id: parse_opt_id(&self.group_id, "group")?,
+            include_subgroups: self.include_subgroups.unwrap_or(false),
+            course_id: parse_opt_id(&self.course_id, "course")?,
+            rule_id: parse_opt_id(&self.rule_id, "rule")?,
+            statuses: self
+                .status
+                .map(|s| s.iter().map(|x| x.as_str().to_string()).collect()),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct AssignmentQuery;
+
+#[Object]
+impl AssignmentQuery {
+    /// An assignment by id; null when unknown or not visible to the viewer (a LEARNER sees its
+    /// own, a MANAGER those of its reports).
+    async fn assignment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Assignment>> {
+        let (state, viewer) = parts(ctx)?;
+        let Ok(id) = parse_id(&id, "assignment") else {
+            return Ok(None);
+        };
+        Ok(service::get(&state.db.read, viewer, id)
+            .await?
+            .map(Assignment))
+    }
+
+    /// Assignments visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
+    async fn assignments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AssignmentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Assignment>> {
+        let (state, viewer) = parts(ctx)?;
+        let filter = filter.unwrap_or_default().into_service()?;
+        let page = PageRequest::new(first, after)?;
+        let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
+        let (db, viewer) = (state.db.read.clone(), viewer.clone());
+        Ok(connection(rows, Assignment, move || {
+            let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
+            Box::pin(async move { service::count(&db, &viewer, &filter).await })
+        }))
+    }
+}
+
+/// `user.assignments`: a user's assignments, oldest first, optionally by status.
+pub async fn of_user(
+    ctx: &Context<'_>,
+    user_id: uuid::Uuid,
+    status: Option<Vec<AssignmentStatus>>,
+) -> async_graphql::Result<Vec<Assignment>> {
+    let (state, viewer) = parts(ctx)?;
+    if !authz::can_see_user(&state.db.read, viewer, user_id).await? {
+        return Ok(vec![]);
+    }
+    let rows = loaders(ctx)?
+        .user_assignments
+        .load_one(user_id)
+        .await?
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter(|a| {
+            status
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|x| x.as_str() == a.status))
+        })
+        .map(Assignment)
+        .collect())
+}
+
+/// Loads the assignments a mutation created or withdrew, in the order the engine reported.
+pub async fn load_all(
+    ctx: &Context<'_>,
+    ids: &[uuid::Uuid],
+) -> async_graphql::Result<Vec<Assignment>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let map = loaders(ctx)?
+        .assignments
+        .load_many(ids.iter().copied())
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| map.get(id).cloned())
+        .map(Assignment)
+        .collect())
+}
+
+/// Adds `assignmentsCreated` and `assignmentsWithdrawn` to a payload that holds the engine's
+/// `outcome` (a `#[graphql(skip)]` field).
+#[macro_export]
+macro_rules! engine_payload {
+    ($payload:ty) => {
+        #[async_graphql::ComplexObject]
+        impl $payload {
+            /// Assignments this change created (the engine reconciled every rule it touched).
+            async fn assignments_created(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::assignment::Assignment>> {
+                $crate::graphql::assignment::load_all(ctx, &self.outcome.created).await
+            }
+
+            /// Assignments this change withdrew.
+            async fn assignments_withdrawn(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::assignment::Assignment>> {
+                $crate::graphql::assignment::load_all(ctx, &self.outcome.withdrawn).await
+            }
+        }
+    };
+}

@@ -1,0 +1,221 @@
+//! Courses: the `Course` type, its queries and mutations.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+
+use super::scalars::DateTime;
+use super::{loaders, parse_id, parts, to_id};
+use crate::service::course::{self as service, CourseChanges, NewCourse};
+use entity::course;
+
+/// A unit of training.
+pub struct Course(pub course::Model);
+
+/// A unit of training.
+#[Object]
+impl Course {
+    async fn id(&self) -> ID {
+        to_id(self.0.id)
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Expected time to complete, in minutes.
+    async fn duration_minutes(&self) -> Option<i32> {
+        self.0.duration_minutes
+    }
+
+    /// Days a completion stays valid (certificates); null when it never expires.
+    async fn validity_days(&self) -> Option<i32> {
+        self.0.validity_days
+    }
+
+    /// Days before expiry when a renewal opens; null without a validity.
+    async fn renewal_window_days(&self) -> Option<i32> {
+        self.0.renewal_window_days
+    }
+
+    /// Where the content lives: a SCORM/xAPI id or a URL.
+    async fn external_ref(&self) -> Option<&str> {
+        self.0.external_ref.as_deref()
+    }
+
+    /// Courses to complete first, in the order given.
+    async fn prerequisites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Course>> {
+        let l = loaders(ctx)?;
+        let ids = l
+            .prerequisites
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let map = l.courses.load_many(ids.iter().copied()).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| map.get(id).cloned())
+            .map(Course)
+            .collect())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.updated_at)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateCourseInput {
+    /// 1–200 characters.
+    pub title: String,
+    pub description: Option<String>,
+    /// Expected time to complete, in minutes (not negative).
+    pub duration_minutes: Option<i32>,
+    /// Days a completion stays valid (1–36500); omit when it never expires.
+    pub validity_days: Option<i32>,
+    /// Days before expiry when a renewal opens (needs `validityDays`, shorter than it).
+    pub renewal_window_days: Option<i32>,
+    /// Courses to complete first; a set that would close a cycle is refused.
+    pub prerequisite_ids: Option<Vec<ID>>,
+    /// Where the content lives: a SCORM/xAPI id or a URL.
+    pub external_ref: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateCourseInput {
+    pub id: ID,
+    pub title: Option<String>,
+    /// null clears it.
+    pub description: MaybeUndefined<String>,
+    /// null clears it.
+    pub duration_minutes: MaybeUndefined<i32>,
+    /// null clears it (completions stop expiring).
+    pub validity_days: MaybeUndefined<i32>,
+    /// null clears it.
+    pub renewal_window_days: MaybeUndefined<i32>,
+    /// Replaces the whole set.
+    pub prerequisite_ids: Option<Vec<ID>>,
+    /// null clears it.
+    pub external_ref: MaybeUndefined<String>,
+}
+
+/// The course created.
+#[derive(SimpleObject)]
+pub struct CreateCoursePayload {
+    pub course: Course,
+}
+
+/// The course as changed.
+#[derive(SimpleObject)]
+pub struct UpdateCoursePayload {
+    pub course: Course,
+}
+
+fn change<T>(m: MaybeUndefined<T>) -> Option<Option<T>> {
+    match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+fn ids(list: &[ID], what: &str) -> Result<Vec<uuid::Uuid>, crate::error::AppError> {
+    list.iter().map(|id| parse_id(id, what)).collect()
+}
+
+#[derive(Default)]
+pub struct CourseQuery;
+
+#[Object]
+impl CourseQuery {
+    /// A course by id; null when unknown.
+    async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {
+        let (state, viewer) = parts(ctx)?;
+        let Ok(id) = parse_id(&id, "course") else {
+            return Ok(None);
+        };
+        Ok(service::find(&state.db.read, viewer.org_id, id)
+            .await?
+            .map(Course))
+    }
+
+    /// Courses by title; `search` matches a case-insensitive part of the title.
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+    ) -> async_graphql::Result<Vec<Course>> {
+        let (state, viewer) = parts(ctx)?;
+        Ok(
+            service::list(&state.db.read, viewer.org_id, search.as_deref())
+                .await?
+                .into_iter()
+                .map(Course)
+                .collect(),
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct CourseMutation;
+
+#[Object]
+impl CourseMutation {
+    /// OWNER, ADMIN.
+    async fn create_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCourseInput,
+    ) -> async_graphql::Result<CreateCoursePayload> {
+        let (state, viewer) = parts(ctx)?;
+        let new = NewCourse {
+            title: input.title,
+            description: input.description,
+            duration_minutes: input.duration_minutes,
+            validity_days: input.validity_days,
+            renewal_window_days: input.renewal_window_days,
+            external_ref: input.external_ref,
+            prerequisite_ids: ids(
+                &input.prerequisite_ids.unwrap_or_default(),
+                "prerequisite course",
+            )?,
+        };
+        let course = service::create(state, viewer, new).await?;
+        Ok(CreateCoursePayload {
+            course: Course(course),
+        })
+    }
+
+    /// Changes a course; omitted fields stay as they are. OWNER, ADMIN.
+    async fn update_course(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCourseInput,
+    ) -> async_graphql::Result<UpdateCoursePayload> {
+        let (state, viewer) = parts(ctx)?;
+        let id = parse_id(&input.id, "course")?;
+        let changes = CourseChanges {
+            title: input.title,
+            description: change(input.description),
+            duration_minutes: change(input.duration_minutes),
+            validity_days: change(input.validity_days),
+            renewal_window_days: change(input.renewal_window_days),
+            external_ref: change(input.external_ref),
+            prerequisite_ids: input
+                .prerequisite_ids
+                .as_deref()
+                .map(|l| ids(l, "prerequisite course"))
+                .transpose()?,
+        };
+        let course = service::update(state, viewer, id, changes).await?;
+        Ok(UpdateCoursePayload {
+            course: Course(course),
+        })
+    }
+}

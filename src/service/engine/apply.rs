@@ -1,0 +1,212 @@
+//! Applies the staged desired rows to the assignments of a scope, set-based:
+//!
+//! 1. desired (user, course) pairs without a current assignment get a new one (`ASSIGNED`
+//!    event), `LOCKED` while its unlock date is ahead;
+//! 2. desired reasons missing on the current assignment are added;
+//! 3. reasons no longer desired end; an incomplete assignment left without reasons is withdrawn
+//!    (`WITHDRAWN` event) unless a rule that just let go of it says KEEP — then it is kept;
+//! 4. assignments whose reasons changed get their dates again (earliest unlock, earliest due),
+//!    and unlock (`UNLOCKED` event) when no longer locked.
+//!
+//! "Current" means incomplete and open, or completed with a validity that has not reached its
+//! renewal window. Completed work is never withdrawn.
+
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::audience::scope_sql;
+use super::stage::uuid7_sql;
+use super::{Outcome, Scope};
+use crate::error::AppResult;
+use crate::service::sql::Q;
+
+/// The statuses of an incomplete, open assignment.
+pub const OPEN_STATUSES: &str = "('LOCKED', 'ASSIGNED', 'IN_PROGRESS')";
+
+/// SQL: assignment `a` is the current one of its (user, course) at `now` (a bound placeholder).
+fn current(a: &str, now: &str) -> String {
+    format!(
+        "({a}.status IN {OPEN_STATUSES} OR ({a}.status = 'COMPLETED' AND ({a}.renew_at IS NULL OR {a}.renew_at > {now})))"
+    )
+}
+
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    now: i64,
+    seq: i64,
+    scope: &Scope,
+    courses: Option<&[Uuid]>,
+) -> AppResult<Outcome> {
+    let backend = conn.get_database_backend();
+
+    // 1. New assignments.
+    let mut q = Q::new();
+    let (now_p, ms_p) = (q.bind(now), q.bind(now / 1000));
+    let id = uuid7_sql(backend, &ms_p);
+    q.text = format!(
+        "INSERT INTO sg_new (id, user_id, course_id, unlock_at, due_at) \
+         SELECT {id}, d.user_id, d.course_id, d.unlock_at, d.due_at FROM ( \
+             SELECT user_id, course_id, \
+                    CASE WHEN COUNT(*) > COUNT(unlock_at) THEN NULL ELSE MIN(unlock_at) END AS unlock_at, \
+                    MIN(due_at) AS due_at \
+             FROM sg_desired GROUP BY user_id, course_id) d \
+         WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = d.user_id AND a.course_id = d.course_id AND {})",
+        current("a", &now_p)
+    );
+    let created_count = q.exec(conn).await?;
+    if created_count > 0 {
+        let mut q = Q::new();
+        let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+        q.text = format!(
+            "INSERT INTO assignments (id, org_id, user_id, course_id, status, kept, assigned_at, unlock_at, due_at, changed_seq) \
+             SELECT id, {org}, user_id, course_id, \
+                    CASE WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
+                    FALSE, {now_p}, unlock_at, due_at, {seq_p} FROM sg_new"
+        );
+        q.exec(conn).await?;
+        let mut q = Q::new();
+        let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+        q.text = format!(
+            "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
+             SELECT {org}, {seq_p}, {now_p}, 'ASSIGNED', id, user_id, course_id FROM sg_new ORDER BY user_id, course_id"
+        );
+        q.exec(conn).await?;
+    }
+
+    // 2. Reasons the current assignments lack. Existing assignments that gain one are
+    // remembered: their dates are recomputed and a kept one is required again.
+    let mut q = Q::new();
+    let now_p = q.bind(now);
+    q.text = format!(
+        "INSERT INTO sg_touched (id) SELECT DISTINCT a.id FROM sg_desired d \
+         JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
+         WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM sg_new n WHERE n.id = a.id)",
+        current("a", &now_p)
+    );
+    q.exec(conn).await?;
+    let mut q = Q::new();
+    let (org, now_p) = (q.bind(org_id), q.bind(now));
+    q.text = format!(
+        "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until) \
+         SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL FROM sg_desired d \
+         JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
+         WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL)",
+        current("a", &now_p)
+    );
+    q.exec(conn).await?;
+
+    // 3. Reasons that no longer hold (or sit on an assignment that is no longer current).
+    let mut q = Q::new();
+    let (org, now_p) = (q.bind(org_id), q.bind(now));
+    let in_scope = scope_sql(&mut q, scope, "a.user_id");
+    let in_courses = match courses {
+        Some(c) => format!("a.course_id IN ({})", q.bind_ids(c)),
+        None => "1 = 1".into(),
+    };
+    q.text = format!(
+        "INSERT INTO sg_ended (assignment_id, rule_id) \
+         SELECT ar.assignment_id, ar.rule_id FROM assignments a \
+         JOIN assignment_reasons ar ON ar.assignment_id = a.id AND ar.until IS NULL \
+         WHERE a.org_id = {org} AND {in_scope} AND {in_courses} \
+           AND NOT ({} AND EXISTS (SELECT 1 FROM sg_desired d WHERE d.user_id = a.user_id AND d.course_id = a.course_id AND d.rule_id = ar.rule_id))",
+        current("a", &now_p)
+    );
+    let ended = q.exec(conn).await?;
+    let mut withdrawn = Vec::new();
+    if ended > 0 {
+        let mut q = Q::new();
+        let now_p = q.bind(now);
+        q.text = format!(
+            "UPDATE assignment_reasons SET until = {now_p} WHERE until IS NULL \
+             AND (assignment_id, rule_id) IN (SELECT assignment_id, rule_id FROM sg_ended)"
+        );
+        q.exec(conn).await?;
+        // Incomplete assignments left without a reason: kept if a rule letting go says KEEP.
+        let q = Q {
+            text: format!(
+                "INSERT INTO sg_exit (id, keep) \
+                 SELECT a.id, CASE WHEN EXISTS (SELECT 1 FROM sg_ended e JOIN rules r ON r.id = e.rule_id \
+                                                WHERE e.assignment_id = a.id AND r.on_exit = 'KEEP') THEN 1 ELSE 0 END \
+                 FROM assignments a \
+                 WHERE a.id IN (SELECT assignment_id FROM sg_ended) AND a.status IN {OPEN_STATUSES} AND NOT a.kept \
+                   AND NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.until IS NULL)"
+            ),
+            values: vec![],
+        };
+        q.exec(conn).await?;
+        let mut q = Q::new();
+        let seq_p = q.bind(seq);
+        q.text = format!(
+            "UPDATE assignments SET kept = TRUE, changed_seq = {seq_p} WHERE id IN (SELECT id FROM sg_exit WHERE keep = 1)"
+        );
+        q.exec(conn).await?;
+        let mut q = Q::new();
+        let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+        q.text = format!(
+            "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
+             SELECT {org}, {seq_p}, {now_p}, 'WITHDRAWN', a.id, a.user_id, a.course_id FROM assignments a \
+             WHERE a.id IN (SELECT id FROM sg_exit WHERE keep = 0) ORDER BY a.user_id, a.course_id"
+        );
+        q.exec(conn).await?;
+        let mut q = Q::new();
+        let (now_p, seq_p) = (q.bind(now), q.bind(seq));
+        q.text = format!(
+            "UPDATE assignments SET status = 'WITHDRAWN', withdrawn_at = {now_p}, changed_seq = {seq_p} \
+             WHERE id IN (SELECT id FROM sg_exit WHERE keep = 0)"
+        );
+        q.exec(conn).await?;
+        withdrawn = Q {
+            text: "SELECT id FROM sg_exit WHERE keep = 0".into(),
+            values: vec![],
+        }
+        .ids(conn)
+        .await?;
+    }
+
+    // 4. Dates (and the kept flag) of open assignments whose reasons changed.
+    let changed = "(SELECT id FROM sg_touched UNION SELECT assignment_id FROM sg_ended)";
+    let mut q = Q::new();
+    let seq_p = q.bind(seq);
+    q.text = format!(
+        "UPDATE assignments SET \
+            kept = FALSE, \
+            unlock_at = (SELECT CASE WHEN COUNT(*) > COUNT(ar.unlock_at) THEN NULL ELSE MIN(ar.unlock_at) END \
+                         FROM assignment_reasons ar WHERE ar.assignment_id = assignments.id AND ar.until IS NULL), \
+            due_at = (SELECT MIN(ar.due_at) FROM assignment_reasons ar WHERE ar.assignment_id = assignments.id AND ar.until IS NULL), \
+            changed_seq = {seq_p} \
+         WHERE id IN {changed} AND status IN {OPEN_STATUSES} \
+           AND EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = assignments.id AND ar.until IS NULL)"
+    );
+    q.exec(conn).await?;
+    let mut q = Q::new();
+    let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+    let unlockable = format!(
+        "id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p})"
+    );
+    q.text = format!(
+        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
+         SELECT {org}, {seq_p}, {now_p}, 'UNLOCKED', id, user_id, course_id FROM assignments WHERE {unlockable}"
+    );
+    if q.exec(conn).await? > 0 {
+        let mut q = Q::new();
+        let now_p = q.bind(now);
+        q.text = format!(
+            "UPDATE assignments SET status = 'ASSIGNED' WHERE id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p})"
+        );
+        q.exec(conn).await?;
+    }
+
+    let created = if created_count > 0 {
+        Q {
+            text: "SELECT id FROM sg_new ORDER BY user_id, course_id".into(),
+            values: vec![],
+        }
+        .ids(conn)
+        .await?
+    } else {
+        vec![]
+    };
+    Ok(Outcome { created, withdrawn })
+}

@@ -1,0 +1,190 @@
+//! The staging tables of a reconcile: per-connection temporary tables, emptied at the start of
+//! every reconcile (and on PostgreSQL at every commit), never visible to another connection.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DbBackend, Value};
+use uuid::Uuid;
+
+use super::Scope;
+use super::audience::{self, Facts};
+use crate::clock::MICROS_PER_DAY;
+use crate::error::AppResult;
+use crate::service::rule::{self, BundleItem, LoadedRule};
+use crate::service::sql::{self, Q};
+use entity::rule as rule_entity;
+
+const SQLITE_TABLES: &str = "
+CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id BLOB NOT NULL, course_id BLOB NOT NULL, rule_id BLOB NOT NULL, since INTEGER NOT NULL, unlock_at INTEGER, due_at INTEGER);
+CREATE INDEX IF NOT EXISTS temp.ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
+CREATE TEMP TABLE IF NOT EXISTS sg_new (id BLOB PRIMARY KEY, user_id BLOB NOT NULL, course_id BLOB NOT NULL, unlock_at INTEGER, due_at INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS sg_touched (id BLOB PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS sg_ended (assignment_id BLOB NOT NULL, rule_id BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS temp.ix_sg_ended ON sg_ended (assignment_id);
+CREATE TEMP TABLE IF NOT EXISTS sg_exit (id BLOB PRIMARY KEY, keep INTEGER NOT NULL);
+DELETE FROM sg_desired; DELETE FROM sg_new; DELETE FROM sg_touched; DELETE FROM sg_ended; DELETE FROM sg_exit;
+";
+
+const POSTGRES_TABLES: &str = "
+CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id UUID NOT NULL, course_id UUID NOT NULL, rule_id UUID NOT NULL, since BIGINT NOT NULL, unlock_at BIGINT, due_at BIGINT) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
+CREATE TEMP TABLE IF NOT EXISTS sg_new (id UUID PRIMARY KEY, user_id UUID NOT NULL, course_id UUID NOT NULL, unlock_at BIGINT, due_at BIGINT) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS sg_touched (id UUID PRIMARY KEY) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS sg_ended (assignment_id UUID NOT NULL, rule_id UUID NOT NULL) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS ix_sg_ended ON sg_ended (assignment_id);
+CREATE TEMP TABLE IF NOT EXISTS sg_exit (id UUID PRIMARY KEY, keep INTEGER NOT NULL) ON COMMIT DELETE ROWS;
+DELETE FROM sg_desired; DELETE FROM sg_new; DELETE FROM sg_touched; DELETE FROM sg_ended; DELETE FROM sg_exit;
+";
+
+/// Creates the staging tables on this connection if needed and empties them (one round trip).
+pub async fn prepare(conn: &impl ConnectionTrait) -> AppResult<()> {
+    let script = match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            format!("SET LOCAL client_min_messages = warning; {POSTGRES_TABLES}")
+        }
+        _ => SQLITE_TABLES.to_string(),
+    };
+    conn.execute_unprepared(&script).await?;
+    Ok(())
+}
+
+/// A SQL expression minting a UUIDv7 for the millisecond in parameter `ms`.
+pub fn uuid7_sql(backend: DbBackend, ms: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("sg_uuid7({ms})"),
+        _ => format!(
+            "unhex(printf('%012X', {ms}) || '7' || substr(hex(randomblob(2)), 2, 3) || \
+             substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(8)), 2, 15))"
+        ),
+    }
+}
+
+/// The active rules that could require one of `courses` (all active rules when None).
+pub async fn active_rules(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: Option<&[Uuid]>,
+) -> AppResult<Vec<LoadedRule>> {
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    q.push(&format!(
+        "SELECT * FROM rules WHERE org_id = {org} AND active AND deleted_at IS NULL"
+    ));
+    if let Some(c) = courses {
+        let list = q.bind_ids(c);
+        q.push(&format!(
+            " AND id IN (SELECT rule_id FROM rule_courses WHERE course_id IN ({list}))"
+        ));
+    }
+    q.push(" ORDER BY created_at, id");
+    let rows: Vec<rule_entity::Model> = q.all(conn).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut bundles = rule::bundle_of(conn, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let mut items = bundles.remove(&r.id).unwrap_or_default();
+            if let Some(c) = courses {
+                items.retain(|i| c.contains(&i.course_id));
+            }
+            LoadedRule::from_row(r, items)
+        })
+        .collect())
+}
+
+fn offset(entered: i64, days: Option<i32>) -> Option<i64> {
+    days.map(|d| entered + i64::from(d) * MICROS_PER_DAY)
+}
+
+/// Evaluates every active rule for a few users in Rust and stages the desired rows.
+pub async fn fill_in_rust(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    now: i64,
+    seq: i64,
+    users: &[Uuid],
+    courses: Option<&[Uuid]>,
+) -> AppResult<()> {
+    let facts: HashMap<Uuid, Facts> = audience::load_facts(conn, org_id, users).await?;
+    if facts.values().all(|f| !f.active) {
+        return Ok(());
+    }
+    let rules = active_rules(conn, org_id, courses).await?;
+    let mut rows: Vec<[Value; 6]> = Vec::new();
+    for user in users {
+        let Some(f) = facts.get(user) else { continue };
+        for r in &rules {
+            let Some(entered) = audience::entered(&r.audience, f, now, seq) else {
+                continue;
+            };
+            for BundleItem {
+                course_id,
+                unlock_after_days,
+                due_after_days,
+            } in &r.courses
+            {
+                rows.push([
+                    (*user).into(),
+                    (*course_id).into(),
+                    r.id.into(),
+                    entered.into(),
+                    offset(entered, *unlock_after_days).into(),
+                    offset(entered, *due_after_days).into(),
+                ]);
+            }
+        }
+    }
+    for chunk in rows.chunks(500) {
+        let mut q = Q::new();
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let ps: Vec<String> = row.iter().map(|v| q.bind(v.clone())).collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        q.text = format!(
+            "INSERT INTO sg_desired (user_id, course_id, rule_id, since, unlock_at, due_at) VALUES {}",
+            tuples.join(", ")
+        );
+        q.exec(conn).await?;
+    }
+    Ok(())
+}
+
+/// Stages the desired rows of `scope` with one `INSERT … SELECT` per active rule.
+pub async fn fill_in_sql(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    now: i64,
+    seq: i64,
+    scope: &Scope,
+    courses: Option<&[Uuid]>,
+) -> AppResult<()> {
+    let rules = active_rules(conn, org_id, courses).await?;
+    for r in &rules {
+        if r.courses.is_empty() {
+            continue;
+        }
+        let mut q = Q::new();
+        let audience = audience::select(&mut q, org_id, &r.audience, now, seq, scope);
+        let rule_p = q.bind(r.id);
+        let mut course_filter = String::new();
+        if let Some(c) = courses {
+            course_filter = format!(" AND rc.course_id IN ({})", q.bind_ids(c));
+        }
+        let day = MICROS_PER_DAY;
+        q.text = format!(
+            "INSERT INTO sg_desired (user_id, course_id, rule_id, since, unlock_at, due_at) \
+             SELECT au.user_id, rc.course_id, {rule_p}, au.entered, \
+                    au.entered + rc.unlock_after_days * {day}, au.entered + rc.due_after_days * {day} \
+             FROM ({audience}) au JOIN rule_courses rc ON rc.rule_id = {rule_p}{course_filter}"
+        );
+        q.exec(conn).await?;
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // Temporary tables get no autovacuum statistics; without them the planner guesses.
+        sql::exec(conn, "ANALYZE sg_desired", vec![]).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,766 @@
+//! Rules: the auto-assignment policy. A rule names an audience (group, primary role, attribute
+//! criteria — all given parts must hold) and a bundle of courses with unlock/due offsets. Every
+//! rule change reconciles the assignments it can affect inside the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::course::MAX_DAYS;
+use crate::service::engine::{self, Outcome, Scope};
+use crate::service::{course, group, now_micros, role, sql, tx, validate};
+use crate::state::AppState;
+use crate::vals;
+use entity::{rule, rule_course};
+
+/// What happens to a member's incomplete assignments when they leave the audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExitPolicy {
+    Withdraw,
+    Keep,
+}
+
+impl ExitPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitPolicy::Withdraw => "WITHDRAW",
+            ExitPolicy::Keep => "KEEP",
+        }
+    }
+
+    pub fn parse(s: &str) -> ExitPolicy {
+        if s == "KEEP" {
+            ExitPolicy::Keep
+        } else {
+            ExitPolicy::Withdraw
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CriterionOp {
+    Eq,
+    Neq,
+    In,
+    NotIn,
+    Exists,
+    NotExists,
+}
+
+/// The attribute name that means the user's job title rather than a free-form attribute.
+pub const JOB_TITLE: &str = "jobTitle";
+
+/// One condition on a user attribute (or `jobTitle`). Values compare exactly. A user without
+/// the attribute satisfies `NEQ`, `NOT_IN` and `NOT_EXISTS` and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    pub attribute: String,
+    pub op: CriterionOp,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl Criterion {
+    /// Whether a user whose attribute has `value` (None: the user lacks it) satisfies this.
+    pub fn holds(&self, value: Option<&str>) -> bool {
+        match (self.op, value) {
+            (CriterionOp::Eq | CriterionOp::In, Some(v)) => self.values.iter().any(|x| x == v),
+            (CriterionOp::Eq | CriterionOp::In, None) => false,
+            (CriterionOp::Neq | CriterionOp::NotIn, Some(v)) => !self.values.iter().any(|x| x == v),
+            (CriterionOp::Neq | CriterionOp::NotIn, None) => true,
+            (CriterionOp::Exists, v) => v.is_some(),
+            (CriterionOp::NotExists, v) => v.is_none(),
+        }
+    }
+}
+
+/// Who a rule is for; every given part must hold, and deactivated users never qualify.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Audience {
+    pub group_id: Option<Uuid>,
+    pub include_subgroups: bool,
+    pub role_id: Option<Uuid>,
+    pub criteria: Vec<Criterion>,
+}
+
+/// One course of a bundle, with offsets counted from the moment a user entered the audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleItem {
+    pub course_id: Uuid,
+    pub unlock_after_days: Option<i32>,
+    pub due_after_days: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    pub name: String,
+    pub audience: Audience,
+    pub courses: Vec<BundleItem>,
+    pub on_exit: ExitPolicy,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RuleChanges {
+    pub name: Option<String>,
+    pub audience: Option<Audience>,
+    pub courses: Option<Vec<BundleItem>>,
+    pub on_exit: Option<ExitPolicy>,
+}
+
+/// A stored rule with its parsed audience and bundle (what the engine works from).
+#[derive(Debug, Clone)]
+pub struct LoadedRule {
+    pub id: Uuid,
+    pub active: bool,
+    pub on_exit: ExitPolicy,
+    pub audience: Audience,
+    pub courses: Vec<BundleItem>,
+}
+
+impl LoadedRule {
+    pub fn from_row(row: &rule::Model, courses: Vec<BundleItem>) -> LoadedRule {
+        LoadedRule {
+            id: row.id,
+            active: row.active && row.deleted_at.is_none(),
+            on_exit: ExitPolicy::parse(&row.on_exit),
+            audience: audience_of(row),
+            courses,
+        }
+    }
+}
+
+pub fn audience_of(row: &rule::Model) -> Audience {
+    Audience {
+        group_id: row.group_id,
+        include_subgroups: row.include_subgroups,
+        role_id: row.role_id,
+        criteria: serde_json::from_str(&row.criteria).unwrap_or_default(),
+    }
+}
+
+/// Checks a rule's shape and that everything it names exists in the organization.
+pub async fn validate_spec(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    spec: &RuleSpec,
+) -> AppResult<RuleSpec> {
+    let name = validate::name("name", &spec.name)?;
+    let audience = validate_audience(conn, org_id, &spec.audience).await?;
+    let courses = validate_bundle(conn, org_id, &spec.courses).await?;
+    Ok(RuleSpec {
+        name,
+        audience,
+        courses,
+        on_exit: spec.on_exit,
+        active: spec.active,
+    })
+}
+
+async fn validate_audience(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    a: &Audience,
+) -> AppResult<Audience> {
+    if a.group_id.is_none() && a.role_id.is_none() && a.criteria.is_empty() {
+        return Err(AppError::validation(
+            "audience",
+            "an audience needs a group, a role or at least one criterion",
+        ));
+    }
+    if let Some(g) = a.group_id {
+        group::require_live(conn, org_id, g, "group").await?;
+    }
+    if let Some(r) = a.role_id {
+        role::require(conn, org_id, r).await?;
+    }
+    let mut criteria = Vec::with_capacity(a.criteria.len());
+    for c in &a.criteria {
+        let attribute = c.attribute.trim().to_string();
+        if attribute.is_empty() || attribute.chars().count() > validate::MAX_NAME_CHARS {
+            return Err(AppError::validation(
+                "audience.criteria.attribute",
+                "a criterion needs an attribute name (1–200 characters)",
+            ));
+        }
+        let n = c.values.len();
+        let ok = match c.op {
+            CriterionOp::Eq | CriterionOp::Neq => n == 1,
+            CriterionOp::In | CriterionOp::NotIn => n >= 1,
+            CriterionOp::Exists | CriterionOp::NotExists => n == 0,
+        };
+        if !ok {
+            let why = match c.op {
+                CriterionOp::Eq | CriterionOp::Neq => "EQ and NEQ take exactly one value",
+                CriterionOp::In | CriterionOp::NotIn => "IN and NOT_IN take at least one value",
+                CriterionOp::Exists | CriterionOp::NotExists => {
+                    "EXISTS and NOT_EXISTS take no values"
+                }
+            };
+            return Err(AppError::validation("audience.criteria.values", why));
+        }
+        criteria.push(Criterion {
+            attribute,
+            op: c.op,
+            values: c.values.clone(),
+        });
+    }
+    Ok(Audience {
+        group_id: a.group_id,
+        include_subgroups: a.include_subgroups,
+        role_id: a.role_id,
+        criteria,
+    })
+}
+
+async fn validate_bundle(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    items: &[BundleItem],
+) -> AppResult<Vec<BundleItem>> {
+    if items.is_empty() {
+        return Err(AppError::validation(
+            "courses",
+            "a rule needs at least one course",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for item in items {
+        if !seen.insert(item.course_id) {
+            return Err(AppError::validation(
+                "courses",
+                "a course appears twice in the bundle",
+            ));
+        }
+        for (field, days) in [
+            ("unlockAfterDays", item.unlock_after_days),
+            ("dueAfterDays", item.due_after_days),
+        ] {
+            if let Some(d) = days {
+                if !(0..=MAX_DAYS).contains(&d) {
+                    return Err(AppError::validation(
+                        &format!("courses.{field}"),
+                        format!("{field} must be between 0 and {MAX_DAYS}"),
+                    ));
+                }
+            }
+        }
+        if let (Some(u), Some(d)) = (item.unlock_after_days, item.due_after_days) {
+            if d < u {
+                return Err(AppError::validation(
+                    "courses.dueAfterDays",
+                    "a course cannot be due before it unlocks",
+                ));
+            }
+        }
+    }
+    let ids: Vec<Uuid> = items.iter().map(|i| i.course_id).collect();
+    if course::find_many(conn, org_id, &ids).await?.len() != ids.len() {
+        return Err(AppError::not_found("course"));
+    }
+    Ok(items.to_vec())
+}
+
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    spec: RuleSpec,
+) -> AppResult<(rule::Model, Outcome)> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let out = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, spec).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    spec: RuleSpec,
+) -> AppResult<(rule::Model, Outcome)> {
+    let spec = validate_spec(conn, org_id, &spec).await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO rules (id, org_id, name, active, on_exit, group_id, include_subgroups, role_id, criteria, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        vals![
+            id,
+            org_id,
+            spec.name.clone(),
+            spec.active,
+            spec.on_exit.as_str(),
+            spec.audience.group_id,
+            spec.audience.include_subgroups,
+            spec.audience.role_id,
+            criteria_json(&spec.audience.criteria),
+            now
+        ],
+    )
+    .await?;
+    write_bundle(conn, org_id, id, &spec.courses).await?;
+    let row = require(conn, org_id, id).await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::RuleCreated,
+            subject_type: "RULE",
+            subject_id: Some(id),
+            before: None,
+            after: Some(snapshot(&row, &spec.courses)),
+        },
+    )
+    .await?;
+    let courses: Vec<Uuid> = spec.courses.iter().map(|c| c.course_id).collect();
+    let outcome = if spec.active {
+        engine::reconcile(
+            conn,
+            &engine::Ctx::new(org_id, now, actor, "RULE", Some(id)),
+            Scope::All,
+            Some(courses),
+        )
+        .await?
+    } else {
+        Outcome::default()
+    };
+    Ok((row, outcome))
+}
+
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    changes: RuleChanges,
+) -> AppResult<(rule::Model, Outcome)> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let actor = Actor::user(viewer);
+    let tx = tx::begin(state, org_id).await?;
+    let before = require(&tx, org_id, id).await?;
+    let before_courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let spec = RuleSpec {
+        name: changes.name.clone().unwrap_or_else(|| before.name.clone()),
+        audience: changes
+            .audience
+            .clone()
+            .unwrap_or_else(|| audience_of(&before)),
+        courses: changes
+            .courses
+            .clone()
+            .unwrap_or_else(|| before_courses.clone()),
+        on_exit: changes
+            .on_exit
+            .unwrap_or(ExitPolicy::parse(&before.on_exit)),
+        active: before.active,
+    };
+    let spec = validate_spec(&tx, org_id, &spec).await?;
+    sql::exec(
+        &tx,
+        "UPDATE rules SET name = $1, on_exit = $2, group_id = $3, include_subgroups = $4, role_id = $5, criteria = $6, updated_at = $7 WHERE id = $8",
+        vals![
+            spec.name.clone(),
+            spec.on_exit.as_str(),
+            spec.audience.group_id,
+            spec.audience.include_subgroups,
+            spec.audience.role_id,
+            criteria_json(&spec.audience.criteria),
+            now,
+            id
+        ],
+    )
+    .await?;
+    if changes.courses.is_some() {
+        sql::exec(
+            &tx,
+            "DELETE FROM rule_courses WHERE rule_id = $1",
+            vals![id],
+        )
+        .await?;
+        write_bundle(&tx, org_id, id, &spec.courses).await?;
+    }
+    let after = require(&tx, org_id, id).await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &actor,
+            action: Action::RuleUpdated,
+            subject_type: "RULE",
+            subject_id: Some(id),
+            before: Some(snapshot(&before, &before_courses)),
+            after: Some(snapshot(&after, &spec.courses)),
+        },
+    )
+    .await?;
+    let outcome = if after.active {
+        let courses = affected_courses(
+            &audience_of(&before),
+            &before_courses,
+            &spec.audience,
+            &spec.courses,
+        );
+        if courses.is_empty() {
+            Outcome::default()
+        } else {
+            engine::reconcile(
+                &tx,
+                &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
+                Scope::All,
+                Some(courses),
+            )
+            .await?
+        }
+    } else {
+        Outcome::default()
+    };
+    tx.commit().await?;
+    Ok((after, outcome))
+}
+
+/// The courses whose desired state a rule change can alter: every course of either bundle when
+/// the audience changed, otherwise only the courses added, removed or re-timed.
+fn affected_courses(
+    old_audience: &Audience,
+    old: &[BundleItem],
+    new_audience: &Audience,
+    new: &[BundleItem],
+) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = Vec::new();
+    let mut push = |id: Uuid| {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    };
+    if old_audience != new_audience {
+        old.iter().chain(new.iter()).for_each(|c| push(c.course_id));
+        return out;
+    }
+    let old_map: HashMap<Uuid, &BundleItem> = old.iter().map(|c| (c.course_id, c)).collect();
+    let new_map: HashMap<Uuid, &BundleItem> = new.iter().map(|c| (c.course_id, c)).collect();
+    for c in old.iter().chain(new.iter()) {
+        let (a, b) = (old_map.get(&c.course_id), new_map.get(&c.course_id));
+        let same = matches!((a, b), (Some(a), Some(b)) if a.unlock_after_days == b.unlock_after_days && a.due_after_days == b.due_after_days);
+        if !same {
+            push(c.course_id);
+        }
+    }
+    out
+}
+
+pub async fn set_active(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    active: bool,
+) -> AppResult<(rule::Model, Outcome)> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let actor = Actor::user(viewer);
+    let tx = tx::begin(state, org_id).await?;
+    let before = require(&tx, org_id, id).await?;
+    if before.active == active {
+        tx.commit().await?;
+        return Ok((before, Outcome::default()));
+    }
+    sql::exec(
+        &tx,
+        "UPDATE rules SET active = $1, updated_at = $2 WHERE id = $3",
+        vals![active, now, id],
+    )
+    .await?;
+    let after = require(&tx, org_id, id).await?;
+    let courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &actor,
+            action: if active {
+                Action::RuleActivated
+            } else {
+                Action::RuleDeactivated
+            },
+            subject_type: "RULE",
+            subject_id: Some(id),
+            before: Some(json!({ "active": before.active })),
+            after: Some(json!({ "active": after.active })),
+        },
+    )
+    .await?;
+    let ids: Vec<Uuid> = courses.iter().map(|c| c.course_id).collect();
+    let outcome = engine::reconcile(
+        &tx,
+        &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
+        Scope::All,
+        Some(ids),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((after, outcome))
+}
+
+/// Deletes a rule: every member leaves its audience under its own exit policy. The rule stays
+/// readable as the reason of past assignments.
+pub async fn delete(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(rule::Model, Outcome)> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let actor = Actor::user(viewer);
+    let tx = tx::begin(state, org_id).await?;
+    let before = require(&tx, org_id, id).await?;
+    let courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    sql::exec(
+        &tx,
+        "UPDATE rules SET active = FALSE, deleted_at = $1, updated_at = $1 WHERE id = $2",
+        vals![now, id],
+    )
+    .await?;
+    let after = find_any(&tx, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::internal("deleted rule vanished"))?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &actor,
+            action: Action::RuleDeleted,
+            subject_type: "RULE",
+            subject_id: Some(id),
+            before: Some(snapshot(&before, &courses)),
+            after: None,
+        },
+    )
+    .await?;
+    let ids: Vec<Uuid> = courses.iter().map(|c| c.course_id).collect();
+    let outcome = if before.active {
+        engine::reconcile(
+            &tx,
+            &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
+            Scope::All,
+            Some(ids),
+        )
+        .await?
+    } else {
+        Outcome::default()
+    };
+    tx.commit().await?;
+    Ok((after, outcome))
+}
+
+fn criteria_json(criteria: &[Criterion]) -> String {
+    serde_json::to_string(criteria).unwrap_or_else(|_| "[]".into())
+}
+
+async fn write_bundle(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    rule_id: Uuid,
+    items: &[BundleItem],
+) -> AppResult<()> {
+    for (position, item) in items.iter().enumerate() {
+        sql::exec(
+            conn,
+            "INSERT INTO rule_courses (org_id, rule_id, course_id, position, unlock_after_days, due_after_days) VALUES ($1, $2, $3, $4, $5, $6)",
+            vals![org_id, rule_id, item.course_id, position as i32, item.unlock_after_days, item.due_after_days],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The bundles of several rules, each in its order.
+pub async fn bundle_of(
+    conn: &impl ConnectionTrait,
+    rule_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<BundleItem>>> {
+    if rule_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let values: Vec<Value> = rule_ids.iter().map(|id| Value::from(*id)).collect();
+    let rows: Vec<rule_course::Model> = sql::all(
+        conn,
+        &format!(
+            "SELECT * FROM rule_courses WHERE rule_id IN ({}) ORDER BY rule_id, position",
+            sql::placeholders(1, rule_ids.len())
+        ),
+        values,
+    )
+    .await?;
+    let mut out: HashMap<Uuid, Vec<BundleItem>> = HashMap::new();
+    for r in rows {
+        out.entry(r.rule_id).or_default().push(BundleItem {
+            course_id: r.course_id,
+            unlock_after_days: r.unlock_after_days,
+            due_after_days: r.due_after_days,
+        });
+    }
+    Ok(out)
+}
+
+/// A live (not deleted) rule.
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<rule::Model>> {
+    sql::one(
+        conn,
+        "SELECT * FROM rules WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL",
+        vals![id, org_id],
+    )
+    .await
+}
+
+/// A rule even when deleted (reasons of past assignments still name it).
+pub async fn find_any(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<rule::Model>> {
+    sql::one(
+        conn,
+        "SELECT * FROM rules WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await
+}
+
+pub async fn require(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<rule::Model> {
+    find(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("rule"))
+}
+
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<rule::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut values: Vec<Value> = vals![org_id];
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    sql::all(
+        conn,
+        &format!(
+            "SELECT * FROM rules WHERE org_id = $1 AND id IN ({})",
+            sql::placeholders(2, ids.len())
+        ),
+        values,
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter {
+    pub active: Option<bool>,
+    pub group_id: Option<Uuid>,
+    pub role_id: Option<Uuid>,
+    pub course_id: Option<Uuid>,
+}
+
+/// Live rules, oldest first.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    filter: &RuleFilter,
+) -> AppResult<Vec<rule::Model>> {
+    let mut text = String::from("SELECT * FROM rules WHERE org_id = $1 AND deleted_at IS NULL");
+    let mut values: Vec<Value> = vals![org_id];
+    if let Some(a) = filter.active {
+        values.push(a.into());
+        text.push_str(&format!(" AND active = ${}", values.len()));
+    }
+    if let Some(g) = filter.group_id {
+        values.push(g.into());
+        text.push_str(&format!(" AND group_id = ${}", values.len()));
+    }
+    if let Some(r) = filter.role_id {
+        values.push(r.into());
+        text.push_str(&format!(" AND role_id = ${}", values.len()));
+    }
+    if let Some(c) = filter.course_id {
+        values.push(c.into());
+        text.push_str(&format!(
+            " AND id IN (SELECT rule_id FROM rule_courses WHERE course_id = ${})",
+            values.len()
+        ));
+    }
+    text.push_str(" ORDER BY created_at, id");
+    sql::all(conn, &text, values).await
+}
+
+pub fn snapshot(r: &rule::Model, courses: &[BundleItem]) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "active": r.active,
+        "onExit": r.on_exit,
+        "audience": {
+            "groupId": r.group_id,
+            "includeSubgroups": r.include_subgroups,
+            "roleId": r.role_id,
+            "criteria": serde_json::from_str::<serde_json::Value>(&r.criteria).unwrap_or(json!([])),
+        },
+        "courses": courses.iter().map(|c| json!({
+            "courseId": c.course_id,
+            "unlockAfterDays": c.unlock_after_days,
+            "dueAfterDays": c.due_after_days,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The dry run of creating a rule (or replacing rule `replacing` with `spec`): who would gain
+/// and who would lose which course. Reads only.
+pub async fn preview(
+    state: &AppState,
+    viewer: &Viewer,
+    spec: RuleSpec,
+    replacing: Option<Uuid>,
+    limit: usize,
+) -> AppResult<engine::preview::Impact> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let conn = &state.db.read;
+    if let Some(r) = replacing {
+        require(conn, viewer.org_id, r).await?;
+    }
+    let spec = validate_spec(conn, viewer.org_id, &spec).await?;
+    engine::preview::preview(
+        conn,
+        viewer.org_id,
+        now_micros(state),
+        &spec,
+        replacing,
+        limit,
+    )
+    .await
+}

@@ -1,0 +1,492 @@
+//! The demo organization of `serve --demo`: Acme's tree, about 200 people with the data the
+//! README's queries show, a few roles, seeded once however often the server restarts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+use skillgraph::auth::{self, JwtKeys, OrgRole};
+use skillgraph::clock::ManualClock;
+use skillgraph::demo::{self, Demo};
+use skillgraph::graphql::{AppSchema, build_schema, with_request_data};
+use skillgraph::state::{AppState, Settings};
+use uuid::Uuid;
+
+use crate::helpers::{SECRET, assert_code, fresh_database, id};
+
+/// A server state on a fresh database holding only the demo organization, with the two tokens
+/// `serve --demo` prints.
+pub struct DemoApp {
+    pub state: AppState,
+    pub schema: AppSchema,
+    pub demo: Demo,
+    pub clock: ManualClock,
+    /// What `serve --demo` prints as `admin token:`.
+    pub admin: String,
+    /// What `serve --demo` prints as `learner token:`.
+    pub learner: String,
+    pub database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl DemoApp {
+    pub async fn spawn() -> DemoApp {
+        let (url, dir) = fresh_database().await;
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+        let state = state_on(&url, &clock).await;
+        let demo = demo::ensure(&state)
+            .await
+            .unwrap_or_else(|e| panic!("demo::ensure: {}", e.message()));
+        let mint = |user, role| {
+            state
+                .jwt
+                .mint(demo.org_id, user, role, chrono::Duration::days(7))
+                .unwrap()
+        };
+        DemoApp {
+            admin: mint(demo.admin_id, OrgRole::Admin),
+            learner: mint(demo.learner_id, OrgRole::Learner),
+            schema: build_schema(&Settings::default()),
+            state,
+            demo,
+            clock,
+            database_url: url,
+            _dir: dir,
+        }
+    }
+
+    /// Runs a document as the holder of `token`, the way the HTTP edge does.
+    pub async fn execute(&self, query: &str, vars: Value, token: &str) -> Value {
+        let viewer = match auth::authenticate(&self.state, token).await {
+            Ok(v) => v,
+            Err(e) => {
+                return json!({ "data": null, "errors": [{ "message": e.message(), "extensions": { "code": e.code() } }] });
+            }
+        };
+        let request =
+            async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(vars));
+        let response = skillgraph::graphql::execute(
+            &self.schema,
+            with_request_data(request, &self.state, viewer),
+        )
+        .await;
+        serde_json::to_value(&response).expect("response serializes")
+    }
+
+    /// Like `execute`, but panics on any error and returns `data`.
+    pub async fn ok(&self, query: &str, vars: Value, token: &str) -> Value {
+        let response = self.execute(query, vars, token).await;
+        assert!(
+            response
+                .get("errors")
+                .is_none_or(|e| e.as_array().is_none_or(|a| a.is_empty())),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// The id of the demo group named exactly `name`.
+    pub async fn group_id(&self, name: &str) -> Uuid {
+        let data = self
+            .ok(
+                "query($s: String) { groups(search: $s) { id name } }",
+                json!({ "s": name }),
+                &self.admin,
+            )
+            .await;
+        let found: Vec<&Value> = data["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["name"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "one group named {name:?}: {data}");
+        id(&found[0]["id"])
+    }
+}
+
+async fn state_on(url: &str, clock: &ManualClock) -> AppState {
+    skillgraph::build_state(
+        url,
+        JwtKeys::hs256(SECRET),
+        Arc::new(clock.clone()),
+        Settings::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("build state: {}", e.message()))
+}
+
+/// Row counts of every table, across all organizations.
+async fn counts(state: &AppState) -> Vec<(&'static str, i64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut out = Vec::new();
+    for table in [
+        "organizations",
+        "users",
+        "user_attributes",
+        "org_groups",
+        "group_closure",
+        "memberships",
+        "roles",
+        "audit_events",
+    ] {
+        let row = state
+            .db
+            .read
+            .query_one_raw(Statement::from_string(
+                state.db.backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        out.push((table, row.try_get::<i64>("", "n").unwrap()));
+    }
+    out
+}
+
+/// Every user of the demo, fetched page by page as the admin.
+async fn all_users(app: &DemoApp) -> (Vec<Value>, i64) {
+    let mut users = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data = app
+            .ok(
+                "query($after: String) {
+                   users(first: 60, after: $after) {
+                     totalCount
+                     pageInfo { hasNextPage endCursor }
+                     nodes {
+                       id name email jobTitle hireDate attributes active
+                       manager { id }
+                       primaryRole { name }
+                       memberships { current group { name } }
+                     }
+                   }
+                 }",
+                json!({ "after": after }),
+                &app.admin,
+            )
+            .await;
+        let page = &data["users"];
+        users.extend(page["nodes"].as_array().unwrap().iter().cloned());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (users, page["totalCount"].as_i64().unwrap());
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+}
+
+#[tokio::test]
+async fn the_demo_tree_is_acme_with_its_departments_and_nothing_else() {
+    let app = DemoApp::spawn().await;
+    let data = app
+        .ok(
+            "{ organization { name demo }
+               roots: groups(rootsOnly: true) { name }
+               all: groups { name parent { name } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        data["organization"],
+        json!({ "name": "Acme", "demo": true })
+    );
+    assert_eq!(data["roots"], json!([{ "name": "Acme" }]));
+
+    let mut children: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for g in data["all"].as_array().unwrap() {
+        let name = g["name"].as_str().unwrap().to_string();
+        if let Some(parent) = g["parent"]["name"].as_str() {
+            children.entry(parent.to_string()).or_default().insert(name);
+        }
+    }
+    let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        (
+            "Acme",
+            set(&[
+                "Sales",
+                "Warehouse",
+                "Finance",
+                "Customer Success",
+                "Engineering",
+                "Store Operations",
+            ]),
+        ),
+        ("Sales", set(&["Sales — SMB", "Sales — Enterprise"])),
+        ("Warehouse", set(&["Warehouse — Chicago"])),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(children, expected);
+    assert_eq!(data["all"].as_array().unwrap().len(), 10, "ten groups");
+
+    // Through the tree API: Acme's subtree, shallowest first, and its members.
+    let acme = app.group_id("Acme").await;
+    let data = app
+        .ok(
+            "query($g: ID!) { group(id: $g) {
+                 children { name }
+                 descendants { name }
+                 members { totalCount }
+                 everyone: members(includeSubgroups: true) { totalCount } }
+               users { totalCount } }",
+            json!({ "g": acme.to_string() }),
+            &app.admin,
+        )
+        .await;
+    let g = &data["group"];
+    assert_eq!(g["children"].as_array().unwrap().len(), 6);
+    assert_eq!(g["descendants"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        g["everyone"]["totalCount"], data["users"]["totalCount"],
+        "everyone is somewhere under Acme"
+    );
+    assert!(g["members"]["totalCount"].as_i64().unwrap() >= 2, "{g}");
+}
+
+#[tokio::test]
+async fn the_demo_has_about_200_people_with_titles_dates_managers_attributes_and_groups() {
+    let app = DemoApp::spawn().await;
+    let (users, total) = all_users(&app).await;
+    assert_eq!(users.len() as i64, total);
+    assert!(
+        (180..=220).contains(&users.len()),
+        "about 200 people, got {}",
+        users.len()
+    );
+
+    let ids: HashMap<&str, &Value> = users
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap(), u))
+        .collect();
+    let mut without_manager = Vec::new();
+    let mut titles = BTreeSet::new();
+    let mut hire_dates = BTreeSet::new();
+    let mut locations = BTreeSet::new();
+    let mut departments = BTreeSet::new();
+    let mut per_group: BTreeMap<String, usize> = BTreeMap::new();
+    let mut with_role = 0;
+    for u in &users {
+        let who = u["email"].as_str().unwrap();
+        assert_eq!(u["active"], true, "{who}");
+        let title = u["jobTitle"].as_str().unwrap_or("");
+        assert!(!title.is_empty(), "{who} has a job title");
+        titles.insert(title.to_string());
+        let hired = u["hireDate"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{who} has a hire date"));
+        assert!(
+            chrono::NaiveDate::parse_from_str(hired, "%Y-%m-%d").is_ok(),
+            "{who}: {hired}"
+        );
+        hire_dates.insert(hired.to_string());
+        let attrs = &u["attributes"];
+        for key in ["location", "department"] {
+            assert!(
+                attrs[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{who} has a {key}: {attrs}"
+            );
+        }
+        locations.insert(attrs["location"].as_str().unwrap().to_string());
+        departments.insert(attrs["department"].as_str().unwrap().to_string());
+        match u["manager"]["id"].as_str() {
+            Some(m) => assert!(ids.contains_key(m), "{who}'s manager is in the org"),
+            None => without_manager.push(who.to_string()),
+        }
+        if !u["primaryRole"].is_null() {
+            with_role += 1;
+        }
+        let groups = u["memberships"].as_array().unwrap();
+        assert!(!groups.is_empty(), "{who} belongs to a group");
+        for m in groups {
+            assert_eq!(m["current"], true);
+            *per_group
+                .entry(m["group"]["name"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(
+        without_manager,
+        vec!["dana.whitfield@acme.example".to_string()],
+        "only the CEO reports to no one"
+    );
+    // Every reporting line ends at the CEO, without cycles.
+    for u in &users {
+        let mut at: &Value = u;
+        let mut steps = 0;
+        while let Some(m) = at["manager"]["id"].as_str() {
+            at = ids[m];
+            steps += 1;
+            assert!(steps < 10, "reporting cycle above {}", u["email"]);
+        }
+        assert_eq!(at["email"], "dana.whitfield@acme.example");
+    }
+    assert!(titles.len() >= 10, "varied job titles: {titles:?}");
+    assert!(hire_dates.len() >= 100, "hire dates spread over years");
+    for place in ["Chicago", "Gary", "New York", "Austin", "Remote"] {
+        assert!(locations.contains(place), "{place} in {locations:?}");
+    }
+    for dept in ["Sales", "Warehouse", "Finance", "Engineering"] {
+        assert!(departments.contains(dept), "{dept} in {departments:?}");
+    }
+    assert_eq!(
+        per_group.len(),
+        10,
+        "every group has members: {per_group:?}"
+    );
+    assert!(per_group["Warehouse — Chicago"] >= 30, "{per_group:?}");
+    assert!(with_role >= 150, "most people hold a primary role");
+
+    let data = app.ok("{ roles { name } }", json!({}), &app.admin).await;
+    let roles: BTreeSet<&str> = data["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!((3..=15).contains(&roles.len()), "a few roles: {roles:?}");
+    for r in ["Sales Representative", "Warehouse Associate", "Accountant"] {
+        assert!(roles.contains(r), "{r} in {roles:?}");
+    }
+}
+
+#[tokio::test]
+async fn ensure_twice_or_after_a_restart_duplicates_nothing() {
+    let app = DemoApp::spawn().await;
+    let before = counts(&app.state).await;
+    assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
+
+    app.clock.advance(chrono::Duration::hours(1));
+    let again = demo::ensure(&app.state).await.unwrap();
+    assert_eq!(
+        (again.org_id, again.admin_id, again.learner_id),
+        (app.demo.org_id, app.demo.admin_id, app.demo.learner_id)
+    );
+    assert_eq!(again.org_name, "Acme");
+    assert_eq!(
+        counts(&app.state).await,
+        before,
+        "a second ensure wrote nothing"
+    );
+
+    // A restart: a new server process on the same database.
+    let restarted = state_on(&app.database_url, &app.clock).await;
+    let third = demo::ensure(&restarted).await.unwrap();
+    assert_eq!(
+        (third.org_id, third.admin_id, third.learner_id),
+        (app.demo.org_id, app.demo.admin_id, app.demo.learner_id)
+    );
+    assert_eq!(counts(&restarted).await, before, "a restart wrote nothing");
+}
+
+#[tokio::test]
+async fn the_demo_is_found_beside_other_organizations() {
+    let (url, _dir) = fresh_database().await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
+    let state = state_on(&url, &clock).await;
+    let other = skillgraph::service::org::create(&state, "Globex", "boss@globex.example", "Boss")
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()));
+    let first = demo::ensure(&state).await.unwrap();
+    assert_ne!(first.org_id, other.org.id);
+    let second = demo::ensure(&state).await.unwrap();
+    assert_eq!(second.org_id, first.org_id);
+
+    // Globex keeps exactly its owner.
+    let schema = build_schema(&Settings::default());
+    let token = state
+        .jwt
+        .mint(
+            other.org.id,
+            other.owner.id,
+            OrgRole::Owner,
+            chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let viewer = auth::authenticate(&state, &token).await.unwrap();
+    let request = async_graphql::Request::new(
+        "{ organization { name demo } users { totalCount } groups { name } }",
+    );
+    let response =
+        skillgraph::graphql::execute(&schema, with_request_data(request, &state, viewer)).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    assert_eq!(
+        response.data.into_json().unwrap(),
+        json!({ "organization": { "name": "Globex", "demo": false }, "users": { "totalCount": 1 }, "groups": [] })
+    );
+}
+
+#[tokio::test]
+async fn the_demo_admin_manages_and_the_learner_sees_only_themself() {
+    let app = DemoApp::spawn().await;
+
+    let data = app
+        .ok(
+            "{ viewer { id name email } viewerRole users { totalCount }
+               auditLog(first: 3) { totalCount nodes { action } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(data["viewer"]["id"], json!(app.demo.admin_id.to_string()));
+    assert_eq!(data["viewer"]["email"], demo::ADMIN_EMAIL);
+    assert_eq!(data["viewerRole"], "ADMIN");
+    assert!(data["users"]["totalCount"].as_i64().unwrap() >= 180);
+    assert!(
+        data["auditLog"]["totalCount"].as_i64().unwrap() >= 200,
+        "the seed is audited"
+    );
+    let sales = app.group_id("Sales").await;
+    app.ok(
+        "mutation($p: ID) { createGroup(input: { name: \"Sales — Partnerships\", parentId: $p }) { group { id } } }",
+        json!({ "p": sales.to_string() }),
+        &app.admin,
+    )
+    .await;
+
+    let data = app
+        .ok(
+            "{ viewer { id name email jobTitle manager { jobTitle }
+                        memberships { group { name ancestors { name } } } }
+               viewerRole users { totalCount nodes { name } } }",
+            json!({}),
+            &app.learner,
+        )
+        .await;
+    let me = &data["viewer"];
+    assert_eq!(me["id"], json!(app.demo.learner_id.to_string()));
+    assert_eq!(me["email"], demo::LEARNER_EMAIL);
+    assert_eq!(me["name"], "Jordan Rivera");
+    assert_eq!(me["jobTitle"], "Account Executive");
+    assert!(
+        me["manager"].is_null(),
+        "a learner sees only themself, not their manager"
+    );
+    assert_eq!(
+        me["memberships"],
+        json!([{ "group": { "name": "Sales — Enterprise", "ancestors": [{ "name": "Sales" }, { "name": "Acme" }] } }])
+    );
+    assert_eq!(data["viewerRole"], "LEARNER");
+    assert_eq!(
+        data["users"],
+        json!({ "totalCount": 1, "nodes": [{ "name": "Jordan Rivera" }] })
+    );
+
+    let r = app
+        .execute("{ auditLog { totalCount } }", json!({}), &app.learner)
+        .await;
+    assert_code(&r, "FORBIDDEN");
+    let r = app
+        .execute(
+            "mutation { createGroup(input: { name: \"By a learner\" }) { group { id } } }",
+            json!({}),
+            &app.learner,
+        )
+        .await;
+    assert_code(&r, "FORBIDDEN");
+}
