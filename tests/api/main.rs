@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod demo;
 mod engine;
+mod engine_model;
 mod groups;
 mod helpers;
 mod http;
