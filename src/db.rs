@@ -110,14 +110,13 @@ impl Db {
     /// Copies the SQLite WAL back into the database file, without blocking readers or the
     /// writer. No-op on PostgreSQL.
     pub async fn checkpoint(&self) {
-        if self.backend == DbBackend::Sqlite {
-            if let Err(e) = self
+        if self.backend == DbBackend::Sqlite
+            && let Err(e) = self
                 .read
                 .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
                 .await
-            {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-            }
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::audit::Actor;
-use crate::service::{group, membership, org, role, sql, user};
+use crate::service::{course, group, membership, org, role, rule, sql, user};
 use crate::state::AppState;
 use crate::vals;
 
@@ -204,7 +204,7 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     }
     let now = state.clock.now().timestamp_micros();
     let tx = state.db.write.begin().await?;
-    let created = org::create_in(
+    let created = match org::create_in(
         &tx,
         now,
         ORG_NAME,
@@ -212,7 +212,18 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
         "Dana Whitfield",
         true,
     )
-    .await?;
+    .await
+    {
+        Ok(created) => created,
+        // Another server seeded it at the same moment (the unique demo index refused ours).
+        Err(AppError::Conflict(_)) => {
+            drop(tx);
+            return find(state)
+                .await?
+                .ok_or_else(|| AppError::internal("demo organization vanished"));
+        }
+        Err(e) => return Err(e),
+    };
     let org_id = created.org.id;
     let actor = Actor::system();
     let ceo = created.owner.id;
@@ -264,23 +275,19 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     .await?;
     membership::add_in(&tx, org_id, &actor, now, admin.id, root.id, None).await?;
 
+    let seed = Seed {
+        conn: &tx,
+        org_id,
+        actor: &actor,
+        now,
+    };
     let mut index = 0usize;
     let mut heads = std::collections::HashMap::new();
     let mut learner_id = None;
     for d in DEPTS {
         let group_id = groups[d.group];
         let head_manager = d.parent.and_then(|p| heads.get(p).copied()).unwrap_or(ceo);
-        let head = person(
-            &tx,
-            org_id,
-            &actor,
-            now,
-            index,
-            d,
-            d.head_title,
-            head_manager,
-        )
-        .await?;
+        let head = person(&seed, index, d, d.head_title, head_manager).await?;
         index += 1;
         heads.insert(d.group, head);
         membership::add_in(&tx, org_id, &actor, now, head, group_id, None).await?;
@@ -327,7 +334,7 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                 learner_id = Some(learner.id);
                 learner.id
             } else {
-                let id = person(&tx, org_id, &actor, now, index, d, d.staff_title, head).await?;
+                let id = person(&seed, index, d, d.staff_title, head).await?;
                 index += 1;
                 id
             };
@@ -336,6 +343,7 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                 .await?;
         }
     }
+    seed_training(&seed, &groups).await?;
     tx.commit().await?;
     Ok(Demo {
         org_id,
@@ -378,17 +386,28 @@ async fn find(state: &AppState) -> AppResult<Option<Demo>> {
     }))
 }
 
-/// The `index`-th generated person: a unique name, a hire date spread over ten years.
-async fn person(
-    conn: &impl sea_orm::ConnectionTrait,
+/// Where the seed is writing: the transaction, the organization, the actor and the time.
+struct Seed<'a, C> {
+    conn: &'a C,
     org_id: Uuid,
-    actor: &Actor,
+    actor: &'a Actor,
     now: i64,
+}
+
+/// The `index`-th generated person: a unique name, a hire date spread over ten years.
+async fn person<C: sea_orm::ConnectionTrait>(
+    seed: &Seed<'_, C>,
     index: usize,
     d: &Dept,
     title: &str,
     manager: Uuid,
 ) -> AppResult<Uuid> {
+    let Seed {
+        conn,
+        org_id,
+        actor,
+        now,
+    } = *seed;
     // (index % 40, (index / 40 + 3 × index) % 40) is distinct for every index below 1,600.
     let first = FIRST[index % 40];
     let last = LAST[(index / 40 + 3 * index) % 40];
@@ -414,6 +433,159 @@ async fn person(
     .await?;
     Ok(u.id)
 }
+
+/// The demo's courses and the rules that assign them, from the company's life.
+async fn seed_training<C: sea_orm::ConnectionTrait>(
+    seed: &Seed<'_, C>,
+    groups: &std::collections::HashMap<&'static str, Uuid>,
+) -> AppResult<()> {
+    let Seed {
+        conn,
+        org_id,
+        actor,
+        now,
+    } = *seed;
+    let mut courses = std::collections::HashMap::new();
+    for (title, minutes, validity, window, reference) in COURSES {
+        let c = course::create_in(
+            conn,
+            org_id,
+            actor,
+            now,
+            course::NewCourse {
+                title: (*title).into(),
+                duration_minutes: Some(*minutes),
+                validity_days: *validity,
+                renewal_window_days: *window,
+                external_ref: Some((*reference).into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        courses.insert(*title, c.id);
+    }
+    for (name, group, bundle) in RULES {
+        let spec = rule::RuleSpec {
+            name: (*name).into(),
+            audience: rule::Audience {
+                group_id: Some(groups[group]),
+                include_subgroups: true,
+                ..Default::default()
+            },
+            courses: bundle
+                .iter()
+                .map(|(title, unlock, due)| rule::BundleItem {
+                    course_id: courses[title],
+                    unlock_after_days: *unlock,
+                    due_after_days: *due,
+                })
+                .collect(),
+            on_exit: rule::ExitPolicy::Withdraw,
+            active: true,
+        };
+        rule::create_in(conn, org_id, actor, now, spec).await?;
+    }
+    Ok(())
+}
+
+/// Title, minutes, validity days, renewal window days, content reference.
+type CourseSeed = (&'static str, i32, Option<i32>, Option<i32>, &'static str);
+
+const COURSES: &[CourseSeed] = &[
+    (
+        "New hire orientation",
+        60,
+        None,
+        None,
+        "scorm:acme-orientation-v3",
+    ),
+    (
+        "Company policies",
+        45,
+        None,
+        None,
+        "https://learn.acme.example/policies",
+    ),
+    (
+        "Forklift certification",
+        240,
+        Some(1095),
+        Some(60),
+        "xapi:forklift-cert",
+    ),
+    (
+        "Site safety",
+        90,
+        Some(365),
+        Some(30),
+        "scorm:site-safety-2026",
+    ),
+    (
+        "CRM walkthrough",
+        30,
+        None,
+        None,
+        "https://learn.acme.example/crm",
+    ),
+    (
+        "Enterprise pricing",
+        60,
+        None,
+        None,
+        "https://learn.acme.example/enterprise-pricing",
+    ),
+    (
+        "Payment data handling",
+        45,
+        Some(365),
+        Some(30),
+        "scorm:pci-basics",
+    ),
+];
+
+/// Rule name, audience group (with subgroups), bundle: (course, unlock after days, due after days).
+type RuleSeed = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, Option<i32>, Option<i32>)],
+);
+
+const RULES: &[RuleSeed] = &[
+    (
+        "Everyone: onboarding",
+        "Acme",
+        &[
+            ("New hire orientation", None, Some(7)),
+            ("Company policies", Some(3), Some(14)),
+        ],
+    ),
+    (
+        "Chicago warehouse: safety",
+        "Warehouse — Chicago",
+        &[
+            ("Forklift certification", None, Some(30)),
+            ("Site safety", None, Some(14)),
+        ],
+    ),
+    (
+        "Enterprise sales: onboarding",
+        "Sales — Enterprise",
+        &[
+            ("CRM walkthrough", None, Some(7)),
+            ("Enterprise pricing", Some(7), Some(30)),
+        ],
+    ),
+    (
+        "Finance: payment data",
+        "Finance",
+        &[("Payment data handling", None, Some(30))],
+    ),
+    (
+        "Customer Success: payment data",
+        "Customer Success",
+        &[("Payment data handling", None, Some(30))],
+    ),
+];
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()

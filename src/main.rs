@@ -62,14 +62,15 @@ struct ServeArgs {
     #[command(flatten)]
     database: DatabaseArg,
     /// Seed (once) and serve a demo organization; prints an admin and a learner token.
-    #[arg(long, env = "SKILLGRAPH_DEMO")]
+    #[arg(long, env = "SKILLGRAPH_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     demo: bool,
     #[command(flatten)]
     secret: SecretArg,
     /// Maximum query depth.
     #[arg(long, env = "SKILLGRAPH_MAX_DEPTH", default_value_t = 15)]
     max_depth: usize,
-    /// Maximum query complexity (each field counts 1, lists multiply by their page size).
+    /// Maximum query complexity: each field counts 1; a paged list (`users`, `assignments`,
+    /// `members`, `auditLog`) multiplies its selection by `first` (default 50).
     #[arg(long, env = "SKILLGRAPH_MAX_COMPLEXITY", default_value_t = 10_000)]
     max_complexity: usize,
     /// Seconds before a request is abandoned.

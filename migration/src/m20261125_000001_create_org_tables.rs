@@ -19,6 +19,8 @@ CREATE TABLE organizations (
     write_seq BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
+-- At most one demo organization, even when two servers seed at the same moment.
+CREATE UNIQUE INDEX ux_organizations_demo ON organizations(demo) WHERE demo;
 CREATE TABLE roles (
     id {uuid} PRIMARY KEY,
     org_id {uuid} NOT NULL REFERENCES organizations(id),

@@ -189,21 +189,21 @@ fn check_numbers(
     validity: Option<i32>,
     window: Option<i32>,
 ) -> AppResult<()> {
-    if let Some(d) = duration {
-        if d < 0 {
-            return Err(AppError::validation(
-                "durationMinutes",
-                "durationMinutes must not be negative",
-            ));
-        }
+    if let Some(d) = duration
+        && d < 0
+    {
+        return Err(AppError::validation(
+            "durationMinutes",
+            "durationMinutes must not be negative",
+        ));
     }
-    if let Some(v) = validity {
-        if !(1..=MAX_DAYS).contains(&v) {
-            return Err(AppError::validation(
-                "validityDays",
-                format!("validityDays must be between 1 and {MAX_DAYS}"),
-            ));
-        }
+    if let Some(v) = validity
+        && !(1..=MAX_DAYS).contains(&v)
+    {
+        return Err(AppError::validation(
+            "validityDays",
+            format!("validityDays must be between 1 and {MAX_DAYS}"),
+        ));
     }
     if let Some(w) = window {
         let Some(v) = validity else {

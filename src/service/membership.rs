@@ -74,13 +74,13 @@ pub async fn add_in(
 ) -> AppResult<Added> {
     user::require_user(conn, org_id, user_id, "user").await?;
     group::require_live(conn, org_id, group_id, "group").await?;
-    if let Some(s) = since {
-        if s > now {
-            return Err(AppError::validation(
-                "since",
-                "since must not be in the future",
-            ));
-        }
+    if let Some(s) = since
+        && s > now
+    {
+        return Err(AppError::validation(
+            "since",
+            "since must not be in the future",
+        ));
     }
     if let Some(existing) = current(conn, user_id, group_id).await? {
         return Ok(Added {

@@ -245,22 +245,22 @@ async fn validate_bundle(
             ("unlockAfterDays", item.unlock_after_days),
             ("dueAfterDays", item.due_after_days),
         ] {
-            if let Some(d) = days {
-                if !(0..=MAX_DAYS).contains(&d) {
-                    return Err(AppError::validation(
-                        &format!("courses.{field}"),
-                        format!("{field} must be between 0 and {MAX_DAYS}"),
-                    ));
-                }
-            }
-        }
-        if let (Some(u), Some(d)) = (item.unlock_after_days, item.due_after_days) {
-            if d < u {
+            if let Some(d) = days
+                && !(0..=MAX_DAYS).contains(&d)
+            {
                 return Err(AppError::validation(
-                    "courses.dueAfterDays",
-                    "a course cannot be due before it unlocks",
+                    &format!("courses.{field}"),
+                    format!("{field} must be between 0 and {MAX_DAYS}"),
                 ));
             }
+        }
+        if let (Some(u), Some(d)) = (item.unlock_after_days, item.due_after_days)
+            && d < u
+        {
+            return Err(AppError::validation(
+                "courses.dueAfterDays",
+                "a course cannot be due before it unlocks",
+            ));
         }
     }
     let ids: Vec<Uuid> = items.iter().map(|i| i.course_id).collect();

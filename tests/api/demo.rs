@@ -490,3 +490,66 @@ async fn the_demo_admin_manages_and_the_learner_sees_only_themself() {
         .await;
     assert_code(&r, "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn the_demo_rules_assign_each_team_its_bundle() {
+    let app = DemoApp::spawn().await;
+    let data = app
+        .ok(
+            "{ viewer { assignments { status unlockAt dueAt course { title } reasons { rule { name } } } } rules { name audienceSize } }",
+            json!({}),
+            &app.learner,
+        )
+        .await;
+    let mine: BTreeMap<String, String> = data["viewer"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["course"]["title"].as_str().unwrap().to_string(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("New hire orientation", "ASSIGNED"),
+        ("Company policies", "LOCKED"),
+        ("CRM walkthrough", "ASSIGNED"),
+        ("Enterprise pricing", "LOCKED"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(
+        mine, expected,
+        "Jordan (Sales — Enterprise) gets onboarding and the enterprise bundle"
+    );
+    let rules: BTreeMap<String, i64> = data["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["audienceSize"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rules.len(), 5);
+    assert!(rules["Everyone: onboarding"] >= 190, "{rules:?}");
+    let by_group = app
+        .ok(
+            "{ chicago: assignments(filter: { courseId: null, status: [ASSIGNED, LOCKED] }) { totalCount }
+               groups(search: \"Warehouse — Chicago\") { members { totalCount } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert!(by_group["chicago"]["totalCount"].as_i64().unwrap() > 400);
+    let chicago_members = by_group["groups"][0]["members"]["totalCount"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(rules["Chicago warehouse: safety"], chicago_members);
+    assert!(rules["Finance: payment data"] + rules["Customer Success: payment data"] > 0);
+}

@@ -145,10 +145,10 @@ impl Model {
                 return false;
             }
         }
-        if let Some(r) = s.role {
-            if self.role[u] != Some(r) {
-                return false;
-            }
+        if let Some(r) = s.role
+            && self.role[u] != Some(r)
+        {
+            return false;
         }
         let loc = self.location[u];
         match &s.crit {
@@ -185,9 +185,8 @@ impl Model {
         for (key, (kept, reasons)) in std::mem::take(&mut self.open) {
             if let Some(now) = desired.get(&key) {
                 open.insert(key, (false, now.clone()));
-            } else if kept {
-                open.insert(key, (true, BTreeSet::new()));
-            } else if reasons.iter().any(|r| self.rules[*r].spec.keep) {
+            } else if kept || reasons.iter().any(|r| self.rules[*r].spec.keep) {
+                // Already kept, or a rule letting go of it now says KEEP.
                 open.insert(key, (true, BTreeSet::new()));
             }
         }
@@ -419,10 +418,10 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op) -> Result<(), TestCaseError
             m.active[*u] = false;
         }
         Op::Move(g, p) => {
-            if let Some(p) = p {
-                if m.within(*p, *g) {
-                    return Ok(());
-                }
+            if let Some(p) = p
+                && m.within(*p, *g)
+            {
+                return Ok(());
             }
             w.call(
                 "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { group { id } } }",

@@ -132,10 +132,10 @@ pub fn entered(audience: &Audience, facts: &Facts, now: i64, seq: i64) -> Option
     if !facts.active {
         return None;
     }
-    if let Some(r) = audience.role_id {
-        if facts.primary_role_id != Some(r) {
-            return None;
-        }
+    if let Some(r) = audience.role_id
+        && facts.primary_role_id != Some(r)
+    {
+        return None;
     }
     for c in &audience.criteria {
         let value = if c.attribute == JOB_TITLE {

@@ -87,6 +87,9 @@ async fn impact_of(
     })
 }
 
+/// A query of affected users, built on demand into a statement.
+type Piece<'a> = Box<dyn Fn(&mut Q) -> String + Send + Sync + 'a>;
+
 pub async fn preview(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -96,7 +99,7 @@ pub async fn preview(
     limit: usize,
 ) -> AppResult<Impact> {
     let mut impact = Impact::default();
-    let mut pieces: Vec<Box<dyn Fn(&mut Q) -> String + Send + Sync + '_>> = Vec::new();
+    let mut pieces: Vec<Piece<'_>> = Vec::new();
     if spec.active {
         for item in &spec.courses {
             let course = item.course_id;
