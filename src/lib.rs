@@ -59,6 +59,13 @@ pub async fn serve(
     state
         .db
         .spawn_checkpoint_loop(std::time::Duration::from_secs(1));
+    if state.settings.tick_seconds > 0 {
+        // The first tick runs at once: it catches up on whatever fell due while the server was down.
+        service::compliance::scheduler::spawn(
+            state.clone(),
+            std::time::Duration::from_secs(state.settings.tick_seconds),
+        );
+    }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -76,6 +76,9 @@ struct ServeArgs {
     /// Seconds before a request is abandoned.
     #[arg(long, env = "SKILLGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Seconds between scheduler ticks (unlocks, overdue, renewals, expiry); 0 turns it off.
+    #[arg(long, env = "SKILLGRAPH_TICK_SECONDS", default_value_t = 60)]
+    tick_seconds: u64,
 }
 
 #[derive(Args)]
@@ -206,6 +209,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_depth: args.max_depth,
         max_complexity: args.max_complexity,
         request_timeout_secs: args.request_timeout,
+        tick_seconds: args.tick_seconds,
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(

@@ -24,6 +24,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// In demo mode GraphiQL opens with this token in its headers pane.
     pub demo_token: Option<String>,
+    /// Seconds between scheduler ticks (unlocks, overdue, renewals, expiry); 0 turns it off.
+    pub tick_seconds: u64,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
             demo_token: None,
+            tick_seconds: 60,
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct Model {
     pub withdrawn_at: Option<i64>,
     pub expired_at: Option<i64>,
     pub changed_seq: i64,
+    pub completion_id: Option<Uuid>,
+    pub overdue_at: Option<i64>,
+    pub renewal_done: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -14,6 +14,7 @@ pub struct Model {
     pub unlock_at: Option<i64>,
     pub due_at: Option<i64>,
     pub until: Option<i64>,
+    pub created_at: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

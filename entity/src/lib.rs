@@ -5,6 +5,7 @@ pub mod assignment;
 pub mod assignment_event;
 pub mod assignment_reason;
 pub mod audit_event;
+pub mod completion;
 pub mod course;
 pub mod group;
 pub mod membership;

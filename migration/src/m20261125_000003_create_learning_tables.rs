@@ -80,6 +80,12 @@ CREATE TABLE assignments (
     renew_at BIGINT,
     withdrawn_at BIGINT,
     expired_at BIGINT,
+    -- The completion that satisfied (or, for a requirement met at once, credited) this cycle.
+    completion_id {uuid},
+    -- When the OVERDUE event went out (once per cycle).
+    overdue_at BIGINT,
+    -- TRUE once the scheduler reconciled this completed cycle at its renewal window.
+    renewal_done BOOLEAN NOT NULL DEFAULT FALSE,
     -- The organization's write_seq of the last transaction that changed the row.
     changed_seq BIGINT NOT NULL
 );
@@ -89,6 +95,11 @@ CREATE INDEX ix_assignments_user ON assignments(user_id, course_id, status);
 CREATE INDEX ix_assignments_course ON assignments(course_id, status);
 CREATE INDEX ix_assignments_org ON assignments(org_id, assigned_at, id);
 CREATE INDEX ix_assignments_changed ON assignments(org_id, changed_seq);
+-- The scheduler's work lists.
+CREATE INDEX ix_assignments_unlock ON assignments(unlock_at) WHERE status = 'LOCKED';
+CREATE INDEX ix_assignments_due ON assignments(due_at) WHERE overdue_at IS NULL AND status IN ('LOCKED', 'ASSIGNED', 'IN_PROGRESS');
+CREATE INDEX ix_assignments_expiry ON assignments(expires_at) WHERE status = 'COMPLETED';
+CREATE INDEX ix_assignments_renewal ON assignments(renew_at) WHERE status = 'COMPLETED' AND NOT renewal_done;
 CREATE TABLE assignment_reasons (
     org_id {uuid} NOT NULL REFERENCES organizations(id),
     assignment_id {uuid} NOT NULL REFERENCES assignments(id),
@@ -97,7 +108,10 @@ CREATE TABLE assignment_reasons (
     since BIGINT NOT NULL,
     unlock_at BIGINT,
     due_at BIGINT,
-    until BIGINT
+    until BIGINT,
+    -- When the engine recorded the reason (compliance as of a past date reads this, not `since`,
+    -- which may be back-filled).
+    created_at BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX ux_assignment_reasons_current ON assignment_reasons(assignment_id, rule_id)
     WHERE until IS NULL;

@@ -3,6 +3,7 @@
 
 pub mod assignment;
 pub mod audit;
+pub mod compliance;
 pub mod course;
 pub mod group;
 pub mod loaders;
@@ -33,6 +34,7 @@ pub struct Query(
     course::CourseQuery,
     rule::RuleQuery,
     assignment::AssignmentQuery,
+    compliance::ComplianceQuery,
     audit::AuditQuery,
 );
 
@@ -46,6 +48,7 @@ pub struct Mutation(
     role::RoleMutation,
     course::CourseMutation,
     rule::RuleMutation,
+    compliance::ComplianceMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

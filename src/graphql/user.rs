@@ -111,6 +111,25 @@ impl User {
     ) -> async_graphql::Result<Vec<Assignment>> {
         assignment::of_user(ctx, self.0.id, status).await
     }
+
+    /// Every completion of the user, newest first (history, kept for ever). Empty when the
+    /// viewer may not see the user's training.
+    async fn completions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::compliance::Completion>> {
+        let (state, viewer) = parts(ctx)?;
+        if !authz::can_see_user(&state.db.read, viewer, self.0.id).await? {
+            return Ok(vec![]);
+        }
+        let rows =
+            crate::service::compliance::progress::of_user(&state.db.read, viewer.org_id, self.0.id)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(super::compliance::Completion)
+            .collect())
+    }
 }
 
 /// Filters of `users`; all given parts must hold.

@@ -37,6 +37,9 @@ pub enum Action {
     RuleDeactivated,
     RuleDeleted,
     AssignmentsReconciled,
+    AssignmentStarted,
+    CompletionRecorded,
+    ScheduleApplied,
 }
 
 impl Action {
@@ -62,6 +65,9 @@ impl Action {
         Action::RuleDeactivated,
         Action::RuleDeleted,
         Action::AssignmentsReconciled,
+        Action::AssignmentStarted,
+        Action::CompletionRecorded,
+        Action::ScheduleApplied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +93,9 @@ impl Action {
             Action::RuleDeactivated => "RULE_DEACTIVATED",
             Action::RuleDeleted => "RULE_DELETED",
             Action::AssignmentsReconciled => "ASSIGNMENTS_RECONCILED",
+            Action::AssignmentStarted => "ASSIGNMENT_STARTED",
+            Action::CompletionRecorded => "COMPLETION_RECORDED",
+            Action::ScheduleApplied => "SCHEDULE_APPLIED",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod assignment;
 pub mod audit;
 pub mod authz;
+pub mod compliance;
 pub mod course;
 pub mod engine;
 pub mod group;

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod cli;
+mod compliance;
 mod demo;
 mod engine;
 mod engine_model;

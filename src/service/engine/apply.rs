@@ -56,20 +56,23 @@ pub async fn apply(
     );
     let created_count = q.exec(conn).await?;
     if created_count > 0 {
+        credit_completions(conn, now).await?;
         let mut q = Q::new();
         let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
         q.text = format!(
-            "INSERT INTO assignments (id, org_id, user_id, course_id, status, kept, assigned_at, unlock_at, due_at, changed_seq) \
+            "INSERT INTO assignments (id, org_id, user_id, course_id, status, kept, assigned_at, unlock_at, due_at, \
+                                      completed_at, expires_at, renew_at, completion_id, changed_seq) \
              SELECT id, {org}, user_id, course_id, \
-                    CASE WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
-                    FALSE, {now_p}, unlock_at, due_at, {seq_p} FROM sg_new"
+                    CASE WHEN completion_id IS NOT NULL THEN 'COMPLETED' \
+                         WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
+                    FALSE, {now_p}, unlock_at, due_at, completed_at, expires_at, renew_at, completion_id, {seq_p} FROM sg_new"
         );
         q.exec(conn).await?;
         let mut q = Q::new();
         let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
         q.text = format!(
             "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-             SELECT {org}, {seq_p}, {now_p}, 'ASSIGNED', id, user_id, course_id FROM sg_new ORDER BY user_id, course_id"
+             SELECT {org}, {seq_p}, {now_p}, kind, id, user_id, course_id FROM sg_new ORDER BY user_id, course_id"
         );
         q.exec(conn).await?;
     }
@@ -89,8 +92,8 @@ pub async fn apply(
     let mut q = Q::new();
     let (org, now_p) = (q.bind(org_id), q.bind(now));
     q.text = format!(
-        "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until) \
-         SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL FROM sg_desired d \
+        "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until, created_at) \
+         SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL, {now_p} FROM sg_desired d \
          JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
          WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL)",
         current("a", &now_p)
@@ -209,4 +212,46 @@ pub async fn apply(
         vec![]
     };
     Ok(Outcome { created, withdrawn })
+}
+
+/// New requirements that an earlier completion already meets are recorded `COMPLETED` at once,
+/// credited with it (a valid completion whose renewal window has not opened); a new cycle of a
+/// course completed before is a renewal, due when the last completion expires.
+async fn credit_completions(conn: &impl ConnectionTrait, now: i64) -> AppResult<()> {
+    let mut q = Q::new();
+    let now_p = q.bind(now);
+    let best = format!(
+        "(SELECT c.id FROM completions c WHERE c.user_id = sg_new.user_id AND c.course_id = sg_new.course_id \
+          AND c.completed_at <= {now_p} AND (c.renew_at IS NULL OR c.renew_at > {now_p}) ORDER BY c.completed_at DESC, c.id DESC LIMIT 1)"
+    );
+    q.text = format!(
+        "UPDATE sg_new SET completion_id = {best}, kind = 'COMPLETED' \
+         WHERE EXISTS (SELECT 1 FROM completions c WHERE c.user_id = sg_new.user_id AND c.course_id = sg_new.course_id)"
+    );
+    if q.exec(conn).await? == 0 {
+        return Ok(());
+    }
+    Q {
+        text: "UPDATE sg_new SET \
+                 completed_at = (SELECT c.completed_at FROM completions c WHERE c.id = sg_new.completion_id), \
+                 expires_at = (SELECT c.expires_at FROM completions c WHERE c.id = sg_new.completion_id), \
+                 renew_at = (SELECT c.renew_at FROM completions c WHERE c.id = sg_new.completion_id), \
+                 unlock_at = NULL \
+               WHERE completion_id IS NOT NULL"
+            .into(),
+        values: vec![],
+    }
+    .exec(conn)
+    .await?;
+    let mut q = Q::new();
+    let now_p = q.bind(now);
+    let last_expiry = "(SELECT c.expires_at FROM completions c WHERE c.user_id = sg_new.user_id AND c.course_id = sg_new.course_id \
+                        ORDER BY c.completed_at DESC, c.id DESC LIMIT 1)";
+    q.text = format!(
+        "UPDATE sg_new SET kind = 'RENEWAL_OPENED', \
+                due_at = CASE WHEN {last_expiry} > {now_p} THEN {last_expiry} ELSE due_at END \
+         WHERE completion_id IS NULL"
+    );
+    q.exec(conn).await?;
+    Ok(())
 }

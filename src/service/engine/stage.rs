@@ -17,7 +17,7 @@ use entity::rule as rule_entity;
 const SQLITE_TABLES: &str = "
 CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id BLOB NOT NULL, course_id BLOB NOT NULL, rule_id BLOB NOT NULL, since INTEGER NOT NULL, unlock_at INTEGER, due_at INTEGER);
 CREATE INDEX IF NOT EXISTS temp.ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
-CREATE TEMP TABLE IF NOT EXISTS sg_new (id BLOB PRIMARY KEY, user_id BLOB NOT NULL, course_id BLOB NOT NULL, unlock_at INTEGER, due_at INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS sg_new (id BLOB PRIMARY KEY, user_id BLOB NOT NULL, course_id BLOB NOT NULL, unlock_at INTEGER, due_at INTEGER, kind TEXT NOT NULL DEFAULT 'ASSIGNED', completion_id BLOB, completed_at INTEGER, expires_at INTEGER, renew_at INTEGER);
 CREATE TEMP TABLE IF NOT EXISTS sg_touched (id BLOB PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS sg_ended (assignment_id BLOB NOT NULL, rule_id BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS temp.ix_sg_ended ON sg_ended (assignment_id);
@@ -28,7 +28,7 @@ DELETE FROM sg_desired; DELETE FROM sg_new; DELETE FROM sg_touched; DELETE FROM 
 const POSTGRES_TABLES: &str = "
 CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id UUID NOT NULL, course_id UUID NOT NULL, rule_id UUID NOT NULL, since BIGINT NOT NULL, unlock_at BIGINT, due_at BIGINT) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
-CREATE TEMP TABLE IF NOT EXISTS sg_new (id UUID PRIMARY KEY, user_id UUID NOT NULL, course_id UUID NOT NULL, unlock_at BIGINT, due_at BIGINT) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS sg_new (id UUID PRIMARY KEY, user_id UUID NOT NULL, course_id UUID NOT NULL, unlock_at BIGINT, due_at BIGINT, kind TEXT NOT NULL DEFAULT 'ASSIGNED', completion_id UUID, completed_at BIGINT, expires_at BIGINT, renew_at BIGINT) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS sg_touched (id UUID PRIMARY KEY) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS sg_ended (assignment_id UUID NOT NULL, rule_id UUID NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS ix_sg_ended ON sg_ended (assignment_id);

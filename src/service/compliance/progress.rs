@@ -1,0 +1,316 @@
+//! Starting an assignment and recording completions. A completion satisfies the open assignment
+//! of its course; a partner's `externalId` makes a retry return the first completion instead of
+//! recording a second one.
+
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::clock::MICROS_PER_DAY;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::engine::OPEN_STATUSES;
+use crate::service::sql::{self, Q};
+use crate::service::{assignment, course, now_micros, tx, user, validate};
+use crate::state::AppState;
+use crate::vals;
+use entity::{assignment as assignment_entity, completion};
+
+/// Marks an assignment started (`STARTED` event). The assignee or OWNER/ADMIN/HR may.
+pub async fn start(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<assignment_entity::Model> {
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let a = assignment::require(&tx, viewer.org_id, id).await?;
+    if !authz::can_see_user(&tx, viewer, a.user_id).await? {
+        return Err(AppError::not_found("assignment"));
+    }
+    if a.user_id != viewer.user_id && !authz::allows(viewer.role, Permission::ManageOrg) {
+        return Err(AppError::forbidden(
+            "only the assignee or OWNER, ADMIN or HR may start an assignment",
+        ));
+    }
+    match a.status.as_str() {
+        "IN_PROGRESS" => return Ok(a),
+        "ASSIGNED" => {}
+        "LOCKED" => {
+            return Err(AppError::validation(
+                "id",
+                "the assignment is locked until its unlock date",
+            ));
+        }
+        other => {
+            return Err(AppError::validation(
+                "id",
+                format!("a {other} assignment cannot be started"),
+            ));
+        }
+    }
+    let seq = write_seq(&tx, viewer.org_id).await?;
+    sql::exec(
+        &tx,
+        "UPDATE assignments SET status = 'IN_PROGRESS', started_at = $1, changed_seq = $2 WHERE id = $3",
+        vals![now, seq, id],
+    )
+    .await?;
+    event(&tx, viewer.org_id, seq, now, "STARTED", &a).await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::AssignmentStarted,
+            subject_type: "USER",
+            subject_id: Some(a.user_id),
+            before: Some(json!({ "assignmentId": a.id, "status": a.status })),
+            after: Some(json!({ "assignmentId": a.id, "status": "IN_PROGRESS" })),
+        },
+    )
+    .await?;
+    let after = assignment::require(&tx, viewer.org_id, id).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// What to complete: an assignment, or a user and a course.
+#[derive(Debug, Clone, Default)]
+pub struct NewCompletion {
+    pub assignment_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub course_id: Option<Uuid>,
+    pub completed_at: Option<i64>,
+    pub score: Option<f64>,
+    pub external_id: Option<String>,
+}
+
+/// The outcome of `record`.
+pub struct Recorded {
+    pub completion: completion::Model,
+    /// The assignment it satisfied; None when it was recorded as history only.
+    pub assignment: Option<assignment_entity::Model>,
+    /// True when `externalId` named a completion recorded earlier (nothing was written).
+    pub duplicate: bool,
+}
+
+/// Records a completion. OWNER, ADMIN and HR (and partner integrations holding such a token).
+pub async fn record(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewCompletion,
+) -> AppResult<Recorded> {
+    authz::require(viewer, Permission::ManageOrg)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let completed_at = input.completed_at.unwrap_or(now);
+    if completed_at > now {
+        return Err(AppError::validation(
+            "completedAt",
+            "completedAt must not be in the future",
+        ));
+    }
+    if let Some(score) = input.score
+        && !(0.0..=100.0).contains(&score)
+    {
+        return Err(AppError::validation(
+            "score",
+            "score must be between 0 and 100",
+        ));
+    }
+    let external_id = validate::optional_name("externalId", input.external_id.as_deref())?;
+    let tx = tx::begin(state, org_id).await?;
+    if let Some(ext) = &external_id
+        && let Some(first) = sql::one::<completion::Model>(
+            &tx,
+            "SELECT * FROM completions WHERE org_id = $1 AND external_id = $2",
+            vals![org_id, ext.clone()],
+        )
+        .await?
+    {
+        let assignment = match first.assignment_id {
+            Some(a) => assignment::find(&tx, org_id, a).await?,
+            None => None,
+        };
+        return Ok(Recorded {
+            completion: first,
+            assignment,
+            duplicate: true,
+        });
+    }
+    // Which user and course.
+    let given = match input.assignment_id {
+        Some(id) => Some(assignment::require(&tx, org_id, id).await?),
+        None => None,
+    };
+    let (user_id, course_id) = match (&given, input.user_id, input.course_id) {
+        (Some(a), u, c) => {
+            if u.is_some_and(|u| u != a.user_id) || c.is_some_and(|c| c != a.course_id) {
+                return Err(AppError::validation(
+                    "assignmentId",
+                    "userId and courseId do not match the assignment",
+                ));
+            }
+            (a.user_id, a.course_id)
+        }
+        (None, Some(u), Some(c)) => (u, c),
+        _ => {
+            return Err(AppError::validation(
+                "assignmentId",
+                "give an assignmentId, or a userId and a courseId",
+            ));
+        }
+    };
+    user::require_user(&tx, org_id, user_id, "user").await?;
+    let course = course::require(&tx, org_id, course_id).await?;
+    let expires_at = course
+        .validity_days
+        .map(|d| completed_at + i64::from(d) * MICROS_PER_DAY);
+    let renew_at =
+        expires_at.map(|e| e - i64::from(course.renewal_window_days.unwrap_or(0)) * MICROS_PER_DAY);
+    // The open cycle of the course, if any, is the one it satisfies.
+    let open: Option<assignment_entity::Model> = sql::one(
+        &tx,
+        &format!("SELECT * FROM assignments WHERE user_id = $1 AND course_id = $2 AND status IN {OPEN_STATUSES}"),
+        vals![user_id, course_id],
+    )
+    .await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        &tx,
+        "INSERT INTO completions (id, org_id, user_id, course_id, completed_at, expires_at, renew_at, score, external_id, assignment_id, recorded_at, recorded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        vals![
+            id,
+            org_id,
+            user_id,
+            course_id,
+            completed_at,
+            expires_at,
+            renew_at,
+            input.score,
+            external_id.clone(),
+            open.as_ref().map(|a| a.id),
+            now,
+            viewer.user_id
+        ],
+    )
+    .await?;
+    let seq = write_seq(&tx, org_id).await?;
+    if let Some(a) = &open {
+        sql::exec(
+            &tx,
+            "UPDATE assignments SET status = 'COMPLETED', completed_at = $1, expires_at = $2, renew_at = $3, completion_id = $4, \
+             kept = FALSE, changed_seq = $5 WHERE id = $6",
+            vals![completed_at, expires_at, renew_at, id, seq, a.id],
+        )
+        .await?;
+        event(&tx, org_id, seq, now, "COMPLETED", a).await?;
+    }
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::CompletionRecorded,
+            subject_type: "USER",
+            subject_id: Some(user_id),
+            before: None,
+            after: Some(json!({
+                "completionId": id,
+                "courseId": course_id,
+                "completedAt": completed_at,
+                "expiresAt": expires_at,
+                "score": input.score,
+                "externalId": external_id,
+                "assignmentId": open.as_ref().map(|a| a.id),
+            })),
+        },
+    )
+    .await?;
+    // A back-dated completion may already be inside its renewal window or expired.
+    super::scheduler::advance_in(&tx, org_id, now, &Actor::user(viewer), Some(user_id)).await?;
+    let completion: completion::Model =
+        sql::one(&tx, "SELECT * FROM completions WHERE id = $1", vals![id])
+            .await?
+            .ok_or_else(|| AppError::internal("recorded completion vanished"))?;
+    let assignment = match &open {
+        Some(a) => assignment::find(&tx, org_id, a.id).await?,
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(Recorded {
+        completion,
+        assignment,
+        duplicate: false,
+    })
+}
+
+pub(crate) async fn write_seq(conn: &impl ConnectionTrait, org_id: Uuid) -> AppResult<i64> {
+    sql::scalar_i64(
+        conn,
+        "SELECT write_seq FROM organizations WHERE id = $1",
+        vals![org_id],
+    )
+    .await
+}
+
+async fn event(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    seq: i64,
+    at: i64,
+    kind: &str,
+    a: &assignment_entity::Model,
+) -> AppResult<()> {
+    let mut q = Q::new();
+    let ps = [
+        q.bind(org_id),
+        q.bind(seq),
+        q.bind(at),
+        q.bind(kind.to_string()),
+        q.bind(a.id),
+        q.bind(a.user_id),
+        q.bind(a.course_id),
+    ];
+    q.text = format!(
+        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) VALUES ({})",
+        ps.join(", ")
+    );
+    q.exec(conn).await?;
+    Ok(())
+}
+
+/// Completions of several users and courses (history, newest first).
+pub async fn of_user(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Vec<completion::Model>> {
+    sql::all(
+        conn,
+        "SELECT * FROM completions WHERE org_id = $1 AND user_id = $2 ORDER BY completed_at DESC, id DESC",
+        vals![org_id, user_id],
+    )
+    .await
+}
+
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<completion::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    let list = q.bind_ids(ids);
+    q.text = format!("SELECT * FROM completions WHERE org_id = {org} AND id IN ({list})");
+    q.all(conn).await
+}
