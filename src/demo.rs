@@ -343,7 +343,9 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                 .await?;
         }
     }
+    backfill_memberships(&seed).await?;
     seed_training(&seed, &groups).await?;
+    seed_history(&seed).await?;
     tx.commit().await?;
     Ok(Demo {
         org_id,
@@ -484,6 +486,90 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
             active: true,
         };
         rule::create_in(conn, org_id, actor, now, spec).await?;
+    }
+    Ok(())
+}
+
+/// HR's back-fill: everyone has been in their group since their hire date, so onboarding due
+/// dates count from when people really started.
+async fn backfill_memberships<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppResult<()> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        hire_date: Option<NaiveDate>,
+    }
+    let rows: Vec<Row> = sql::all(
+        seed.conn,
+        "SELECT m.id, u.hire_date FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
+        vals![seed.org_id],
+    )
+    .await?;
+    for r in rows {
+        if let Some(hired) = r.hire_date.and_then(|d| d.and_hms_opt(9, 0, 0)) {
+            let since = hired.and_utc().timestamp_micros().min(seed.now);
+            sql::exec(
+                seed.conn,
+                "UPDATE memberships SET since = $1 WHERE id = $2",
+                vals![since, r.id],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Completions with a realistic mix, so every compliance state shows: onboarding mostly done
+/// (a few people overdue), certificates valid, expiring within 30 days (renewal open), expired
+/// or never taken.
+async fn seed_history<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppResult<()> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        user_id: Uuid,
+        course_id: Uuid,
+        title: String,
+        hire_date: Option<NaiveDate>,
+    }
+    let rows: Vec<Row> = sql::all(
+        seed.conn,
+        "SELECT a.user_id, a.course_id, c.title, u.hire_date FROM assignments a \
+         JOIN courses c ON c.id = a.course_id JOIN users u ON u.id = a.user_id \
+         WHERE a.org_id = $1 AND a.status IN ('LOCKED', 'ASSIGNED') ORDER BY u.email_norm, c.title",
+        vals![seed.org_id],
+    )
+    .await?;
+    let day = crate::clock::MICROS_PER_DAY;
+    for (i, r) in rows.iter().enumerate() {
+        let hired = r
+            .hire_date
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .map_or(seed.now - 400 * day, |t| t.and_utc().timestamp_micros());
+        let completed_at = match r.title.as_str() {
+            "Site safety" | "Payment data handling" => match i % 4 {
+                0 => Some(seed.now - 100 * day),
+                1 => Some(seed.now - 350 * day),
+                2 => Some(seed.now - 400 * day),
+                _ => None,
+            },
+            "Forklift certification" => (i % 5 != 4).then_some(seed.now - 500 * day),
+            _ => (i % 10 != 3).then_some((hired + 3 * day).min(seed.now)),
+        };
+        let Some(completed_at) = completed_at else {
+            continue;
+        };
+        crate::service::compliance::progress::record_in(
+            seed.conn,
+            seed.org_id,
+            seed.actor,
+            seed.now,
+            crate::service::compliance::progress::NewCompletion {
+                user_id: Some(r.user_id),
+                course_id: Some(r.course_id),
+                completed_at: Some(completed_at),
+                score: Some(70.0 + (i % 31) as f64),
+                ..Default::default()
+            },
+        )
+        .await?;
     }
     Ok(())
 }

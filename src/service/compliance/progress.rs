@@ -106,7 +106,20 @@ pub async fn record(
 ) -> AppResult<Recorded> {
     authz::require(viewer, Permission::ManageOrg)?;
     let now = now_micros(state);
-    let org_id = viewer.org_id;
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let recorded = record_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// `record` inside the caller's transaction (the demo seeds its history with it).
+pub async fn record_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    input: NewCompletion,
+) -> AppResult<Recorded> {
     let completed_at = input.completed_at.unwrap_or(now);
     if completed_at > now {
         return Err(AppError::validation(
@@ -123,17 +136,17 @@ pub async fn record(
         ));
     }
     let external_id = validate::optional_name("externalId", input.external_id.as_deref())?;
-    let tx = tx::begin(state, org_id).await?;
+    let tx = conn;
     if let Some(ext) = &external_id
         && let Some(first) = sql::one::<completion::Model>(
-            &tx,
+            tx,
             "SELECT * FROM completions WHERE org_id = $1 AND external_id = $2",
             vals![org_id, ext.clone()],
         )
         .await?
     {
         let assignment = match first.assignment_id {
-            Some(a) => assignment::find(&tx, org_id, a).await?,
+            Some(a) => assignment::find(tx, org_id, a).await?,
             None => None,
         };
         return Ok(Recorded {
@@ -144,7 +157,7 @@ pub async fn record(
     }
     // Which user and course.
     let given = match input.assignment_id {
-        Some(id) => Some(assignment::require(&tx, org_id, id).await?),
+        Some(id) => Some(assignment::require(tx, org_id, id).await?),
         None => None,
     };
     let (user_id, course_id) = match (&given, input.user_id, input.course_id) {
@@ -165,8 +178,8 @@ pub async fn record(
             ));
         }
     };
-    user::require_user(&tx, org_id, user_id, "user").await?;
-    let course = course::require(&tx, org_id, course_id).await?;
+    user::require_user(tx, org_id, user_id, "user").await?;
+    let course = course::require(tx, org_id, course_id).await?;
     let expires_at = course
         .validity_days
         .map(|d| completed_at + i64::from(d) * MICROS_PER_DAY);
@@ -174,14 +187,14 @@ pub async fn record(
         expires_at.map(|e| e - i64::from(course.renewal_window_days.unwrap_or(0)) * MICROS_PER_DAY);
     // The open cycle of the course, if any, is the one it satisfies.
     let open: Option<assignment_entity::Model> = sql::one(
-        &tx,
+        tx,
         &format!("SELECT * FROM assignments WHERE user_id = $1 AND course_id = $2 AND status IN {OPEN_STATUSES}"),
         vals![user_id, course_id],
     )
     .await?;
     let id = Uuid::now_v7();
     sql::exec(
-        &tx,
+        tx,
         "INSERT INTO completions (id, org_id, user_id, course_id, completed_at, expires_at, renew_at, score, external_id, assignment_id, recorded_at, recorded_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         vals![
@@ -196,27 +209,27 @@ pub async fn record(
             external_id.clone(),
             open.as_ref().map(|a| a.id),
             now,
-            viewer.user_id
+            actor.user_id
         ],
     )
     .await?;
-    let seq = write_seq(&tx, org_id).await?;
+    let seq = write_seq(tx, org_id).await?;
     if let Some(a) = &open {
         sql::exec(
-            &tx,
+            tx,
             "UPDATE assignments SET status = 'COMPLETED', completed_at = $1, expires_at = $2, renew_at = $3, completion_id = $4, \
              kept = FALSE, changed_seq = $5 WHERE id = $6",
             vals![completed_at, expires_at, renew_at, id, seq, a.id],
         )
         .await?;
-        event(&tx, org_id, seq, now, "COMPLETED", a).await?;
+        event(tx, org_id, seq, now, "COMPLETED", a).await?;
     }
     audit::record(
-        &tx,
+        tx,
         audit::Entry {
             org_id,
             at: now,
-            actor: &Actor::user(viewer),
+            actor,
             action: Action::CompletionRecorded,
             subject_type: "USER",
             subject_id: Some(user_id),
@@ -234,16 +247,15 @@ pub async fn record(
     )
     .await?;
     // A back-dated completion may already be inside its renewal window or expired.
-    super::scheduler::advance_in(&tx, org_id, now, &Actor::user(viewer), Some(user_id)).await?;
+    super::scheduler::advance_in(tx, org_id, now, actor, Some(user_id)).await?;
     let completion: completion::Model =
-        sql::one(&tx, "SELECT * FROM completions WHERE id = $1", vals![id])
+        sql::one(tx, "SELECT * FROM completions WHERE id = $1", vals![id])
             .await?
             .ok_or_else(|| AppError::internal("recorded completion vanished"))?;
     let assignment = match &open {
-        Some(a) => assignment::find(&tx, org_id, a.id).await?,
+        Some(a) => assignment::find(tx, org_id, a.id).await?,
         None => None,
     };
-    tx.commit().await?;
     Ok(Recorded {
         completion,
         assignment,
