@@ -59,31 +59,75 @@ pub struct Claims {
     pub nbf: Option<i64>,
 }
 
-/// Signing and verification keys with the pinned algorithm.
+/// Verification (and, with a shared secret, signing) keys with the pinned algorithm: HS256 with
+/// a shared secret, or RS256/EdDSA with the public key of a company's identity provider (such a
+/// server verifies tokens but cannot mint them). Only the configured algorithm is accepted, so
+/// `none` and HS/RS confusion are refused.
 #[derive(Clone)]
 pub struct JwtKeys {
-    encoding: EncodingKey,
+    encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     validation: Validation,
 }
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JwtKeys(HS256, secret hidden)")
+        write!(f, "JwtKeys({:?}, key hidden)", self.validation.algorithms)
     }
+}
+
+fn validation(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = 30;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    validation
 }
 
 impl JwtKeys {
     pub fn hs256(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
         JwtKeys {
-            encoding: EncodingKey::from_secret(secret),
+            encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
-            validation,
+            validation: validation(Algorithm::HS256),
         }
+    }
+
+    /// Verifies tokens signed by an identity provider: `algorithm` is "RS256" or "EdDSA" and
+    /// `pem` its public key (PEM).
+    pub fn public_key(algorithm: &str, pem: &[u8]) -> AppResult<Self> {
+        let (algorithm, decoding) = match algorithm.to_ascii_uppercase().as_str() {
+            "RS256" => (Algorithm::RS256, DecodingKey::from_rsa_pem(pem)),
+            "EDDSA" => (Algorithm::EdDSA, DecodingKey::from_ed_pem(pem)),
+            other => {
+                return Err(AppError::internal(format!(
+                    "unsupported JWT algorithm {other} (RS256 or EdDSA)"
+                )));
+            }
+        };
+        let decoding = decoding.map_err(|e| AppError::internal(format!("bad public key: {e}")))?;
+        Ok(JwtKeys {
+            encoding: None,
+            decoding,
+            validation: validation(algorithm),
+        })
+    }
+
+    /// Also require this issuer (`iss`).
+    pub fn with_issuer(mut self, issuer: &str) -> Self {
+        self.validation.set_issuer(&[issuer]);
+        self
+    }
+
+    /// Also require this audience (`aud`).
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.validation.set_audience(&[audience]);
+        self
+    }
+
+    /// Whether this server can mint tokens (HS256 only).
+    pub fn can_sign(&self) -> bool {
+        self.encoding.is_some()
     }
 
     /// A random secret for demo mode (never printed).
@@ -107,7 +151,12 @@ impl JwtKeys {
             iat: Some(now),
             nbf: None,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let key = self.encoding.as_ref().ok_or_else(|| {
+            AppError::internal(
+                "tokens are verified with a public key; this server cannot mint them",
+            )
+        })?;
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key)
             .map_err(AppError::internal)
     }
 

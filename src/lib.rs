@@ -46,6 +46,7 @@ pub async fn build_state(
         db,
         clock,
         jwt,
+        limiter: state::limiter(&settings),
         settings: Arc::new(settings),
     })
 }

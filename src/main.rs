@@ -79,6 +79,40 @@ struct ServeArgs {
     /// Seconds between scheduler ticks (unlocks, overdue, renewals, expiry); 0 turns it off.
     #[arg(long, env = "SKILLGRAPH_TICK_SECONDS", default_value_t = 60)]
     tick_seconds: u64,
+    /// Verify tokens with this PEM public key of an identity provider (RS256 or EdDSA) instead
+    /// of the shared HS256 secret.
+    #[arg(long = "jwt-public-key", env = "SKILLGRAPH_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<std::path::PathBuf>,
+    /// The algorithm of --jwt-public-key: RS256 or EdDSA.
+    #[arg(
+        long = "jwt-algorithm",
+        env = "SKILLGRAPH_JWT_ALGORITHM",
+        default_value = "RS256"
+    )]
+    jwt_algorithm: String,
+    /// Require this `iss` claim.
+    #[arg(long = "jwt-issuer", env = "SKILLGRAPH_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Require this `aud` claim.
+    #[arg(long = "jwt-audience", env = "SKILLGRAPH_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// Sustained requests per second per user (the identity behind a token); 0 turns it off.
+    #[arg(
+        long = "rate-limit",
+        env = "SKILLGRAPH_RATE_LIMIT",
+        default_value_t = 100
+    )]
+    rate_limit: u32,
+    /// Requests a user may send at once before the sustained rate applies.
+    #[arg(
+        long = "rate-limit-burst",
+        env = "SKILLGRAPH_RATE_LIMIT_BURST",
+        default_value_t = 200
+    )]
+    rate_limit_burst: u32,
+    /// Turn off schema introspection (`__schema`, `__type`).
+    #[arg(long = "no-introspection", env = "SKILLGRAPH_NO_INTROSPECTION", value_parser = clap::builder::BoolishValueParser::new())]
+    no_introspection: bool,
 }
 
 #[derive(Args)]
@@ -199,17 +233,42 @@ async fn run(command: Command) -> Result<(), String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let keys = match (args.secret.jwt_secret.as_deref(), args.demo) {
-        (Some(s), _) if !s.is_empty() => JwtKeys::hs256(s.as_bytes()),
-        (_, true) => JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
-        _ => return Err("set SKILLGRAPH_JWT_SECRET (or --jwt-secret), or run with --demo".into()),
+    let mut keys = match (
+        &args.jwt_public_key,
+        args.secret.jwt_secret.as_deref(),
+        args.demo,
+    ) {
+        (Some(path), _, false) => {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            JwtKeys::public_key(&args.jwt_algorithm, &pem).map_err(|e| describe(&e))?
+        }
+        (Some(_), _, true) => {
+            return Err("--demo mints its own tokens; it cannot use --jwt-public-key".into());
+        }
+        (None, Some(s), _) if !s.is_empty() => JwtKeys::hs256(s.as_bytes()),
+        (None, _, true) => JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
+        _ => {
+            return Err(
+                "set SKILLGRAPH_JWT_SECRET (or --jwt-secret) or SKILLGRAPH_JWT_PUBLIC_KEY, or run with --demo".into(),
+            );
+        }
     };
+    if let Some(iss) = &args.jwt_issuer {
+        keys = keys.with_issuer(iss);
+    }
+    if let Some(aud) = &args.jwt_audience {
+        keys = keys.with_audience(aud);
+    }
     let started = std::time::Instant::now();
     let mut settings = Settings {
         max_depth: args.max_depth,
         max_complexity: args.max_complexity,
         request_timeout_secs: args.request_timeout,
         tick_seconds: args.tick_seconds,
+        rate_limit_per_second: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        introspection: !args.no_introspection,
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(

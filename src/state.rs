@@ -12,6 +12,23 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
+    /// Requests per second per user (the identity behind a token); None when unlimited.
+    pub limiter: Option<Arc<Limiter>>,
+}
+
+/// A per-identity token bucket: (organization, user) → allowance.
+pub type Limiter = governor::DefaultKeyedRateLimiter<(uuid::Uuid, uuid::Uuid)>;
+
+/// The limiter `settings` ask for.
+pub fn limiter(settings: &Settings) -> Option<Arc<Limiter>> {
+    let per_second = std::num::NonZeroU32::new(settings.rate_limit_per_second)?;
+    let burst = std::num::NonZeroU32::new(
+        settings
+            .rate_limit_burst
+            .max(settings.rate_limit_per_second),
+    )?;
+    let quota = governor::Quota::per_second(per_second).allow_burst(burst);
+    Some(Arc::new(governor::RateLimiter::keyed(quota)))
 }
 
 /// Tunables of a running server (from flags and `SKILLGRAPH_*` variables).
@@ -26,6 +43,12 @@ pub struct Settings {
     pub demo_token: Option<String>,
     /// Seconds between scheduler ticks (unlocks, overdue, renewals, expiry); 0 turns it off.
     pub tick_seconds: u64,
+    /// Sustained requests per second per user; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Requests a user may send at once before the sustained rate applies.
+    pub rate_limit_burst: u32,
+    /// Whether `__schema`/`__type` introspection is served.
+    pub introspection: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +61,9 @@ impl Default for Settings {
             max_body_bytes: 8 * 1024 * 1024,
             demo_token: None,
             tick_seconds: 60,
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
+            introspection: true,
         }
     }
 }

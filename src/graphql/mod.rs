@@ -56,10 +56,14 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// The schema, without any database: state and viewer travel with each request
 /// (`with_request_data`), so `skillgraph schema` and the SDL test need nothing else.
 pub fn build_schema(settings: &Settings) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity)
-        .finish()
+        .limit_complexity(settings.max_complexity);
+    if settings.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The SDL of the served schema (what `schema.graphql` must equal).
@@ -98,6 +102,75 @@ pub async fn execute(
         }
     }
     response
+}
+
+/// Runs `request` as `viewer` the way the HTTP edge does: attaches state, viewer and loaders,
+/// executes, and audits a mutation refused for lack of permission (`AUTHZ_DENIED`, in its own
+/// transaction, since the refused one wrote nothing).
+pub async fn execute_as(
+    schema: &AppSchema,
+    state: &AppState,
+    viewer: Viewer,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let mutation = mutation_fields(&request);
+    let request = with_request_data(request, state, viewer.clone());
+    let response = execute(schema, request).await;
+    let denied: Vec<String> = response
+        .errors
+        .iter()
+        .filter(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code"))
+                == Some(&async_graphql::Value::from("FORBIDDEN"))
+        })
+        .map(|e| {
+            e.path
+                .iter()
+                .map(|p| match p {
+                    async_graphql::PathSegment::Field(f) => f.clone(),
+                    async_graphql::PathSegment::Index(i) => i.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect();
+    if let Some(fields) = mutation
+        && !denied.is_empty()
+        && let Err(e) = crate::service::audit::record_denial(state, &viewer, &fields, &denied).await
+    {
+        tracing::error!(error = ?e, "could not audit a refused mutation");
+    }
+    response
+}
+
+/// The top-level fields of the operation, when it is a mutation.
+fn mutation_fields(request: &async_graphql::Request) -> Option<Vec<String>> {
+    use async_graphql::parser::types::{OperationType, Selection};
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    let op = match &request.operation_name {
+        Some(name) => {
+            doc.operations
+                .iter()
+                .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))?
+                .1
+        }
+        None => doc.operations.iter().next()?.1,
+    };
+    if op.node.ty != OperationType::Mutation {
+        return None;
+    }
+    Some(
+        op.node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .filter_map(|s| match &s.node {
+                Selection::Field(f) => Some(f.node.name.node.to_string()),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 /// The state, viewer and loaders of the current request.

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::Http;
 use crate::auth::{self, Viewer};
 use crate::error::AppError;
-use crate::graphql::with_request_data;
 
 pub async fn graphiql(State(http): State<Http>) -> impl IntoResponse {
     let bearer = http
@@ -75,8 +74,23 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
         Ok(v) => v,
         Err(e) => return unauthenticated(&e),
     };
-    let request = with_request_data(request, &http.state, viewer);
-    GraphQLResponse::from(crate::graphql::execute(&http.schema, request).await).into_response()
+    if let Some(limiter) = &http.state.limiter
+        && limiter.check_key(&(viewer.org_id, viewer.user_id)).is_err()
+    {
+        let mut response = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limited: too many requests for this token; retry shortly",
+            "RATE_LIMITED",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
+    GraphQLResponse::from(
+        crate::graphql::execute_as(&http.schema, &http.state, viewer, request).await,
+    )
+    .into_response()
 }
 
 async fn viewer_from_headers(http: &Http, headers: &HeaderMap) -> Result<Viewer, AppError> {

@@ -40,6 +40,7 @@ pub enum Action {
     AssignmentStarted,
     CompletionRecorded,
     ScheduleApplied,
+    AuthzDenied,
 }
 
 impl Action {
@@ -68,6 +69,7 @@ impl Action {
         Action::AssignmentStarted,
         Action::CompletionRecorded,
         Action::ScheduleApplied,
+        Action::AuthzDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +98,7 @@ impl Action {
             Action::AssignmentStarted => "ASSIGNMENT_STARTED",
             Action::CompletionRecorded => "COMPLETION_RECORDED",
             Action::ScheduleApplied => "SCHEDULE_APPLIED",
+            Action::AuthzDenied => "AUTHZ_DENIED",
         }
     }
 }
@@ -155,6 +158,38 @@ pub async fn record(conn: &impl ConnectionTrait, entry: Entry<'_>) -> AppResult<
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Audits a mutation refused for lack of permission, in its own transaction: who tried which
+/// operation (`fields`) and which parts were refused (`denied` paths).
+pub async fn record_denial(
+    state: &crate::state::AppState,
+    viewer: &Viewer,
+    fields: &[String],
+    denied: &[String],
+) -> AppResult<()> {
+    let now = crate::service::now_micros(state);
+    let tx = crate::service::tx::begin(state, viewer.org_id).await?;
+    record(
+        &tx,
+        Entry {
+            org_id: viewer.org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::AuthzDenied,
+            subject_type: "USER",
+            subject_id: Some(viewer.user_id),
+            before: None,
+            after: Some(serde_json::json!({
+                "operation": fields,
+                "denied": denied,
+                "role": viewer.role.as_str(),
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -548,7 +548,10 @@ async fn the_demo_rules_assign_each_team_its_bundle() {
             &app.admin,
         )
         .await;
-    assert!(by_group["chicago"]["totalCount"].as_i64().unwrap() > 20, "open assignments remain: {by_group}");
+    assert!(
+        by_group["chicago"]["totalCount"].as_i64().unwrap() > 20,
+        "open assignments remain: {by_group}"
+    );
     let chicago_members = by_group["groups"][0]["members"]["totalCount"]
         .as_i64()
         .unwrap();

@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use skillgraph::auth::{self, JwtKeys, OrgRole};
 use skillgraph::clock::ManualClock;
-use skillgraph::graphql::{AppSchema, build_schema, with_request_data};
+use skillgraph::graphql::{AppSchema, build_schema};
 use skillgraph::state::{AppState, Settings};
 use uuid::Uuid;
 
@@ -133,11 +133,8 @@ impl TestApp {
         };
         let request =
             async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(vars));
-        let response = skillgraph::graphql::execute(
-            &self.schema,
-            with_request_data(request, &self.state, viewer),
-        )
-        .await;
+        let response =
+            skillgraph::graphql::execute_as(&self.schema, &self.state, viewer, request).await;
         serde_json::to_value(&response).expect("response serializes")
     }
 
@@ -218,7 +215,8 @@ impl TestApp {
         row.try_get::<i64>("", "n").unwrap()
     }
 
-    /// A snapshot of the row counts of every organization table.
+    /// A snapshot of the row counts of every organization table. Audit events of refused
+    /// attempts (`AUTHZ_DENIED`) are left out: recording the attempt is the point.
     pub async fn counts(&self) -> Vec<(&'static str, i64)> {
         let mut out = Vec::new();
         for t in [
@@ -228,11 +226,32 @@ impl TestApp {
             "group_closure",
             "memberships",
             "roles",
-            "audit_events",
         ] {
             out.push((t, self.rows(t).await));
         }
+        let denied = self.scalar(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {} AND action = 'AUTHZ_DENIED'", self.p1())).await;
+        out.push(("audit_events", self.rows("audit_events").await - denied));
         out
+    }
+
+    fn p1(&self) -> &'static str {
+        if is_postgres() { "$1" } else { "?" }
+    }
+
+    /// `sql` (with the organization id as its one parameter) → a count.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = &self.state.db.read;
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                sql,
+                [self.org_id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
     }
 }
 

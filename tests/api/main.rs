@@ -15,4 +15,5 @@ mod memberships;
 mod readme;
 mod roles;
 mod schema_sdl;
+mod security;
 mod users;

@@ -1,8 +1,10 @@
 //! README.md stays true: every ```graphql block runs, in order, against the demo organization
-//! (with the ```json block that follows it as its variables), and the configuration and command
-//! sections name every flag the binary has.
+//! (with the ```json block that follows it as its variables, whose `"<id of …>"` placeholders
+//! are looked up at that point of the walk-through), the walk-through does what the README says
+//! (checked on the answers of its named operations), and the configuration and command sections
+//! name every flag the binary has.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -88,13 +90,53 @@ fn declared_variables(query: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Replaces a placeholder such as `"<id of Sales — Enterprise>"` with the id of the group, or
-/// else of the person, of that name, as the demo holds it at this point of the walk-through.
+/// Replaces a placeholder with the id it names, as the demo holds it at this point of the
+/// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule, and
+/// `"<id of NAME>"` the group, or else the person, of that name (people the README created
+/// earlier included).
 async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
     let name = placeholder
         .strip_prefix("<id of ")
         .and_then(|s| s.strip_suffix('>'))
-        .unwrap_or_else(|| panic!("unknown placeholder {placeholder:?}; write \"<id of NAME>\""));
+        .unwrap_or_else(|| {
+            panic!(
+                "unknown placeholder {placeholder:?}; write \"<id of NAME>\", \"<id of course TITLE>\" or \"<id of rule NAME>\""
+            )
+        });
+    let exact = |list: &Value, key: &str, wanted: &str| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x[key] == wanted)
+            .map(|x| x["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    if let Some(title) = name.strip_prefix("course ") {
+        let data = app
+            .ok(
+                "query($s: String) { courses(search: $s) { id title } }",
+                json!({ "s": title }),
+                &app.admin,
+            )
+            .await;
+        let found = exact(&data["courses"], "title", title);
+        assert_eq!(
+            found.len(),
+            1,
+            "{placeholder:?} names no single course: {data}"
+        );
+        return json!(found[0]);
+    }
+    if let Some(rule) = name.strip_prefix("rule ") {
+        let data = app.ok("{ rules { id name } }", json!({}), &app.admin).await;
+        let found = exact(&data["rules"], "name", rule);
+        assert_eq!(
+            found.len(),
+            1,
+            "{placeholder:?} names no single rule: {data}"
+        );
+        return json!(found[0]);
+    }
     let data = app
         .ok(
             "query($s: String) { groups(search: $s) { id name } users(filter: { search: $s }) { nodes { id name } } }",
@@ -102,16 +144,8 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
             &app.admin,
         )
         .await;
-    let exact = |list: &Value| -> Vec<String> {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .filter(|x| x["name"] == name)
-            .map(|x| x["id"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let groups = exact(&data["groups"]);
-    let users = exact(&data["users"]["nodes"]);
+    let groups = exact(&data["groups"], "name", name);
+    let users = exact(&data["users"]["nodes"], "name", name);
     match (groups.as_slice(), users.as_slice()) {
         ([g], []) => json!(g),
         ([], [u]) => json!(u),
@@ -119,19 +153,35 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
     }
 }
 
+/// Replaces every placeholder string (`"<…>"`), however deep in the variables it sits.
 async fn fill_placeholders(app: &DemoApp, vars: Value) -> Value {
-    let Value::Object(map) = vars else {
-        panic!("variables must be a JSON object: {vars}");
-    };
-    let mut out = serde_json::Map::new();
-    for (k, v) in map {
-        let v = match v.as_str() {
-            Some(s) if s.starts_with('<') && s.ends_with('>') => resolve(app, s).await,
-            _ => v,
-        };
-        out.insert(k, v);
+    match vars {
+        Value::String(s) if s.starts_with('<') && s.ends_with('>') => resolve(app, &s).await,
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(Box::pin(fill_placeholders(app, item)).await);
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                out.insert(k, Box::pin(fill_placeholders(app, v)).await);
+            }
+            Value::Object(out)
+        }
+        other => other,
     }
-    Value::Object(out)
+}
+
+/// The name of the (first) operation of a document, if it has one.
+fn operation_name(query: &str) -> Option<String> {
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    doc.operations
+        .iter()
+        .next()
+        .and_then(|(name, _)| name.map(|n| n.to_string()))
 }
 
 #[tokio::test]
@@ -152,6 +202,8 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
     let app = DemoApp::spawn().await;
     // A day after the seed, as when someone tries the demo.
     app.clock.advance(chrono::Duration::days(1));
+    // The data of every named operation, for the checks after the walk-through.
+    let mut answers: HashMap<String, Value> = HashMap::new();
     for example in &examples {
         let at = format!("README.md line {}", example.line);
         let declared = declared_variables(&example.query);
@@ -166,7 +218,10 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
             "{at}: the ```json block after the query must give exactly its variables"
         );
         let vars = match &example.variables {
-            Some(v) => fill_placeholders(&app, v.clone()).await,
+            Some(v) => {
+                assert!(v.is_object(), "{at}: the variables must be a JSON object");
+                fill_placeholders(&app, v.clone()).await
+            }
             None => json!({}),
         };
         let token = if example.query.contains("<learner token>") {
@@ -182,6 +237,10 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
             .unwrap_or_else(|| panic!("{at}: no data: {response:#}"));
         for (field, value) in data {
             assert!(!value.is_null(), "{at}: {field} is null: {response:#}");
+        }
+        if let Some(name) = operation_name(&example.query) {
+            let previous = answers.insert(name.clone(), response["data"].clone());
+            assert!(previous.is_none(), "{at}: a second operation named {name}");
         }
     }
 
@@ -205,6 +264,218 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
         data["auditLog"]["nodes"],
         json!([{ "actorId": app.demo.admin_id.to_string(), "subjectId": app.demo.learner_id.to_string() }])
     );
+    // The transfer withdrew what Jordan had not completed of the enterprise onboarding, and
+    // nothing else; the company's onboarding stayed.
+    let answer = |name: &str| -> &Value {
+        answers
+            .get(name)
+            .unwrap_or_else(|| panic!("README.md has no operation named {name}"))
+    };
+    let transfer = &answer("Transfer")["transferUser"];
+    assert_eq!(transfer["assignmentsCreated"], json!([]));
+    let enterprise = ["CRM walkthrough", "Enterprise pricing"];
+    let withdrawn = rows(&transfer["assignmentsWithdrawn"], &["status"]);
+    assert!(
+        withdrawn
+            .iter()
+            .all(|w| enterprise.iter().any(|c| *w == format!("{c} WITHDRAWN"))),
+        "only enterprise courses are withdrawn: {withdrawn:?}"
+    );
+    let data = app
+        .ok(
+            "query($u: ID!) { user(id: $u) { assignments { status course { title } } } }",
+            json!({ "u": app.demo.learner_id.to_string() }),
+            &app.admin,
+        )
+        .await;
+    for line in rows(&data["user"]["assignments"], &["status"]) {
+        let (course, status) = line.rsplit_once(' ').unwrap();
+        if enterprise.contains(&course) {
+            assert!(
+                ["WITHDRAWN", "COMPLETED"].contains(&status),
+                "Jordan keeps no open enterprise course: {line}"
+            );
+        }
+    }
+    for course in ["New hire orientation", "Company policies"] {
+        assert!(
+            data["user"]["assignments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["course"]["title"] == course && a["status"] != "WITHDRAWN"),
+            "Jordan keeps {course}: {data}"
+        );
+    }
+
+    // The seed's Monday. Everything in it happens now, so dates count from now.
+    let now = skillgraph::clock::Clock::now(&app.clock);
+    let day = |n: i64| {
+        (now + chrono::Duration::days(n)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    };
+    let rules = answer("Rules")["rules"].as_array().unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "Everyone: onboarding",
+            "Chicago warehouse: safety",
+            "Enterprise sales: onboarding",
+            "Finance: payment data",
+            "Customer Success: payment data"
+        ]
+    );
+    let chicago_before = rules[1]["audienceSize"].as_i64().unwrap();
+    assert!(chicago_before > 0, "the Chicago warehouse has people");
+
+    let hire = answer("Hire");
+    assert_eq!(
+        hire["rep"]["assignmentsCreated"],
+        json!([]),
+        "in no group yet"
+    );
+    assert_eq!(hire["supervisor"]["assignmentsCreated"], json!([]));
+
+    let fields = ["status", "unlockAt", "dueAt"];
+    let onboarding = [
+        format!("New hire orientation ASSIGNED null {}", day(7)),
+        format!("Company policies LOCKED {} {}", day(3), day(14)),
+    ];
+    let mut rep = onboarding.to_vec();
+    rep.extend([
+        format!("CRM walkthrough ASSIGNED null {}", day(7)),
+        format!("Enterprise pricing LOCKED {} {}", day(7), day(30)),
+    ]);
+    rep.sort();
+    assert_eq!(
+        rows(
+            &answer("RepJoins")["addMembership"]["assignmentsCreated"],
+            &fields
+        ),
+        rep,
+        "the new sales rep's bundle"
+    );
+    let mut supervisor = onboarding.to_vec();
+    supervisor.extend([
+        format!("Forklift certification ASSIGNED null {}", day(30)),
+        format!("Site safety ASSIGNED null {}", day(14)),
+    ]);
+    supervisor.sort();
+    assert_eq!(
+        rows(
+            &answer("SupervisorJoins")["addMembership"]["assignmentsCreated"],
+            &fields
+        ),
+        supervisor,
+        "the new supervisor's bundle"
+    );
+
+    // Why: each of Sam's assignments names its rule and when Sam entered its audience.
+    let why = &answer("Why")["user"];
+    assert_eq!(why["name"], "Sam Okafor");
+    let mut reasons: Vec<String> = why["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(
+                a["reasons"].as_array().unwrap().len(),
+                1,
+                "one rule each: {a}"
+            );
+            let r = &a["reasons"][0];
+            assert_eq!(r["since"], day(0).as_str(), "entered on joining: {a}");
+            format!(
+                "{} {}",
+                a["course"]["title"].as_str().unwrap(),
+                r["rule"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "Company policies Everyone: onboarding",
+            "Forklift certification Chicago warehouse: safety",
+            "New hire orientation Everyone: onboarding",
+            "Site safety Chicago warehouse: safety"
+        ]
+    );
+
+    // The policy change: the preview's count is what the change did, to every current member
+    // of the Chicago warehouse (Sam included), and nothing was withdrawn.
+    let preview = &answer("Preview")["previewRule"];
+    assert_eq!(preview["withdraw"], json!([]));
+    let assign = preview["assign"].as_array().unwrap();
+    assert_eq!(assign.len(), 1, "one course gained: {preview}");
+    assert_eq!(assign[0]["course"]["title"], "Hazardous materials");
+    let count = assign[0]["count"].as_i64().unwrap();
+    assert_eq!(count, chicago_before + 1, "every member, Sam included");
+    assert_eq!(preview["usersAffected"].as_i64().unwrap(), count);
+    let change = &answer("PolicyChange")["updateRule"];
+    let created = change["assignmentsCreated"].as_array().unwrap();
+    assert_eq!(created.len() as i64, count, "the preview's count");
+    assert_eq!(change["assignmentsWithdrawn"], json!([]));
+    assert_eq!(change["rule"]["audienceSize"].as_i64().unwrap(), count);
+    for a in created {
+        assert_eq!(a["course"]["title"], "Hazardous materials");
+        assert_eq!(a["status"], "ASSIGNED");
+        assert_eq!(a["dueAt"], day(30).as_str(), "due 30 days after the change");
+    }
+    assert!(created.iter().any(|a| a["user"]["name"] == "Sam Okafor"));
+    assert!(!created.iter().any(|a| a["user"]["name"] == "Riley Chen"));
+
+    // And afterwards: Sam has five open assignments, Riley still the four of a sales rep.
+    let data = app
+        .ok(
+            "{ sam: users(filter: { search: \"sam.okafor@acme.example\" }) { nodes { assignments { status course { title } } } }
+               riley: users(filter: { search: \"riley.chen@acme.example\" }) { nodes { assignments { status course { title } } } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        rows(&data["sam"]["nodes"][0]["assignments"], &["status"]),
+        [
+            "Company policies LOCKED",
+            "Forklift certification ASSIGNED",
+            "Hazardous materials ASSIGNED",
+            "New hire orientation ASSIGNED",
+            "Site safety ASSIGNED"
+        ]
+    );
+    assert_eq!(
+        rows(&data["riley"]["nodes"][0]["assignments"], &["status"]),
+        [
+            "CRM walkthrough ASSIGNED",
+            "Company policies LOCKED",
+            "Enterprise pricing LOCKED",
+            "New hire orientation ASSIGNED"
+        ]
+    );
+}
+
+/// Assignments as sorted lines: the course title, then the given fields (`null` when absent).
+fn rows(assignments: &Value, fields: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = assignments
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of assignments: {assignments}"))
+        .iter()
+        .map(|a| {
+            let mut line = a["course"]["title"].as_str().unwrap().to_string();
+            for f in fields {
+                line.push(' ');
+                match &a[*f] {
+                    Value::String(s) => line.push_str(s),
+                    other => line.push_str(&other.to_string()),
+                }
+            }
+            line
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]
