@@ -451,8 +451,50 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
             "CRM walkthrough ASSIGNED",
             "Company policies LOCKED",
             "Enterprise pricing LOCKED",
-            "New hire orientation ASSIGNED"
-        ]
+            "New hire orientation COMPLETED"
+        ],
+        "the README's completion satisfied Riley's orientation"
+    );
+
+    // Compliance: the dashboard shows every state, the past answer is its own, and the
+    // completion satisfied Riley's orientation.
+    let report = &answer("Dashboard")["complianceReport"];
+    for k in ["compliant", "atRisk", "nonCompliant"] {
+        assert!(
+            report[k].as_i64().unwrap() > 0,
+            "no {k} in the dashboard: {report}"
+        );
+    }
+    assert!(!report["byGroup"].as_array().unwrap().is_empty());
+    let chicago = &answer("NotCompliant")["complianceReport"];
+    assert_eq!(chicago["users"]["totalCount"], chicago["nonCompliant"]);
+    assert!(chicago["nonCompliant"].as_i64().unwrap() > 0);
+    assert_eq!(
+        answer("NotCompliant")["lastNewYear"]["asOf"],
+        "2026-01-01T00:00:00Z"
+    );
+    assert!(
+        answer("Expiring")["expiringCompletions"]["totalCount"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    let done = &answer("Completed")["recordCompletion"];
+    assert_eq!(done["assignment"]["status"], "COMPLETED");
+    assert_eq!(
+        done["assignment"]["course"]["title"],
+        "New hire orientation"
+    );
+    assert_eq!(done["duplicate"], false);
+    let riley = &answer("RileyStatus")["complianceStatus"];
+    assert_eq!(riley["status"], "PENDING");
+    assert!(
+        riley["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["course"]["title"] == "New hire orientation" && i["status"] == "COMPLIANT"),
+        "{riley}"
     );
 }
 
