@@ -244,7 +244,18 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
 
     let mut role_ids = std::collections::HashMap::new();
     for (name, description) in ROLES {
-        let r = role::create_in(&tx, org_id, &actor, now, name, Some(description)).await?;
+        let r = role::create_in(
+            &tx,
+            org_id,
+            &actor,
+            now,
+            role::NewRole {
+                name: (*name).into(),
+                description: Some((*description).into()),
+                ..Default::default()
+            },
+        )
+        .await?;
         role_ids.insert(*name, r.id);
     }
 

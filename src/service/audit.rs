@@ -37,6 +37,19 @@ pub enum Action {
     RuleDeactivated,
     RuleDeleted,
     AssignmentsReconciled,
+    SkillCreated,
+    SkillUpdated,
+    ProficiencyScaleSet,
+    SkillRated,
+    RoleCategoryCreated,
+    RoleCategoryUpdated,
+    RoleUpdated,
+    RoleDeleted,
+    RoleSkillsSet,
+    RolesLinked,
+    RolesUnlinked,
+    TargetRoleSet,
+    RolesImported,
 }
 
 impl Action {
@@ -62,6 +75,19 @@ impl Action {
         Action::RuleDeactivated,
         Action::RuleDeleted,
         Action::AssignmentsReconciled,
+        Action::SkillCreated,
+        Action::SkillUpdated,
+        Action::ProficiencyScaleSet,
+        Action::SkillRated,
+        Action::RoleCategoryCreated,
+        Action::RoleCategoryUpdated,
+        Action::RoleUpdated,
+        Action::RoleDeleted,
+        Action::RoleSkillsSet,
+        Action::RolesLinked,
+        Action::RolesUnlinked,
+        Action::TargetRoleSet,
+        Action::RolesImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +113,19 @@ impl Action {
             Action::RuleDeactivated => "RULE_DEACTIVATED",
             Action::RuleDeleted => "RULE_DELETED",
             Action::AssignmentsReconciled => "ASSIGNMENTS_RECONCILED",
+            Action::SkillCreated => "SKILL_CREATED",
+            Action::SkillUpdated => "SKILL_UPDATED",
+            Action::ProficiencyScaleSet => "PROFICIENCY_SCALE_SET",
+            Action::SkillRated => "SKILL_RATED",
+            Action::RoleCategoryCreated => "ROLE_CATEGORY_CREATED",
+            Action::RoleCategoryUpdated => "ROLE_CATEGORY_UPDATED",
+            Action::RoleUpdated => "ROLE_UPDATED",
+            Action::RoleDeleted => "ROLE_DELETED",
+            Action::RoleSkillsSet => "ROLE_SKILLS_SET",
+            Action::RolesLinked => "ROLES_LINKED",
+            Action::RolesUnlinked => "ROLES_UNLINKED",
+            Action::TargetRoleSet => "TARGET_ROLE_SET",
+            Action::RolesImported => "ROLES_IMPORTED",
         }
     }
 }
