@@ -129,29 +129,43 @@ async fn run(
         return Ok(plan.report(true));
     }
     let tx = tx::begin(state, org_id).await?;
-    let plan = plan(&tx, org_id, csv, progress).await?;
-    let mut report = plan.report(false);
-    if !report.changes_anything() {
-        // Nothing to write: the transaction (and its write counter) is rolled back.
-        report.role_ids = plan.rows.iter().map(|r| r.id).collect();
-        return Ok(report);
+    let report = import_in(&tx, org_id, actor, now, csv, progress).await?;
+    if report.changes_anything() {
+        tx.commit().await?;
     }
-    apply(&tx, org_id, now, &plan, progress).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::RolesImported,
-            subject_type: "ORGANIZATION",
-            subject_id: Some(org_id),
-            before: None,
-            after: Some(audit_summary(&report, &plan)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    // Otherwise the transaction (and its write counter) is rolled back: nothing changed.
+    Ok(report)
+}
+
+/// Imports inside the caller's transaction (the demo seed uses it too).
+pub async fn import_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    csv: &[u8],
+    progress: &dyn Progress,
+) -> AppResult<ImportReport> {
+    check_size(csv)?;
+    let plan = plan(conn, org_id, csv, progress).await?;
+    let mut report = plan.report(false);
+    if report.changes_anything() {
+        apply(conn, org_id, now, &plan, progress).await?;
+        audit::record(
+            conn,
+            audit::Entry {
+                org_id,
+                at: now,
+                actor,
+                action: Action::RolesImported,
+                subject_type: "ORGANIZATION",
+                subject_id: Some(org_id),
+                before: None,
+                after: Some(audit_summary(&report, &plan)),
+            },
+        )
+        .await?;
+    }
     report.role_ids = plan.rows.iter().map(|r| r.id).collect();
     Ok(report)
 }
@@ -197,8 +211,13 @@ fn norm(s: &str) -> String {
     s.to_lowercase()
 }
 
-/// Parses the file against the organization's scale: every problem is collected.
-fn parse(csv: &[u8], scale: &Scale, progress: &dyn Progress) -> Result<Vec<Row>, Vec<RowError>> {
+/// Parses the file against the organization's scale: the rows that parsed, and every problem.
+/// A bad header stops there (the columns cannot be told apart).
+fn parse(
+    csv: &[u8],
+    scale: &Scale,
+    progress: &dyn Progress,
+) -> Result<(Vec<Row>, Vec<RowError>), Vec<RowError>> {
     let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
     let file_error = |message: &str| {
         vec![RowError {
@@ -430,11 +449,7 @@ fn parse(csv: &[u8], scale: &Scale, progress: &dyn Progress) -> Result<Vec<Row>,
     if rows.is_empty() && errors.is_empty() {
         return Err(file_error("the file has a header but no roles"));
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    Ok((rows, errors))
 }
 
 /// `Skill name` or `Skill name:level`.
@@ -529,7 +544,7 @@ async fn plan(
     progress: &dyn Progress,
 ) -> AppResult<Plan> {
     let scale = skill::scale(conn, org_id).await?;
-    let rows = parse(csv, &scale, progress).map_err(rejected)?;
+    let (rows, mut errors) = parse(csv, &scale, progress).map_err(rejected)?;
     let roles: Vec<role::Model> = sql::all(
         conn,
         "SELECT * FROM roles WHERE org_id = $1",
@@ -542,7 +557,6 @@ async fn plan(
         .collect();
     // Every advances_from names a role of the file or of the organization.
     let in_file: HashSet<String> = rows.iter().map(|r| norm(&r.name)).collect();
-    let mut errors = Vec::new();
     for row in &rows {
         for from in &row.advances_from {
             let n = norm(from);
@@ -558,6 +572,7 @@ async fn plan(
         }
     }
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
         return Err(rejected(errors));
     }
 
