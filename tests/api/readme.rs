@@ -88,16 +88,25 @@ fn declared_variables(query: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Replaces a placeholder such as `"<id of Sales — Enterprise>"` with the id of the group, or
-/// else of the person, of that name, as the demo holds it at this point of the walk-through.
+/// Replaces a placeholder such as `"<id of Sales — Enterprise>"` with the id of the group,
+/// person, role or skill of that name, as the demo holds it at this point of the walk-through,
+/// and `"<contents of FILE>"` with the text of a file of the repository.
 async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
+    if let Some(file) = placeholder
+        .strip_prefix("<contents of ")
+        .and_then(|s| s.strip_suffix('>'))
+    {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        return json!(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}")));
+    }
     let name = placeholder
         .strip_prefix("<id of ")
         .and_then(|s| s.strip_suffix('>'))
         .unwrap_or_else(|| panic!("unknown placeholder {placeholder:?}; write \"<id of NAME>\""));
     let data = app
         .ok(
-            "query($s: String) { groups(search: $s) { id name } users(filter: { search: $s }) { nodes { id name } } }",
+            "query($s: String) { groups(search: $s) { id name } users(filter: { search: $s }) { nodes { id name } }
+               roles(filter: { search: $s }) { id name } skills(search: $s) { id name } }",
             json!({ "s": name }),
             &app.admin,
         )
@@ -110,12 +119,16 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
             .map(|x| x["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let groups = exact(&data["groups"]);
-    let users = exact(&data["users"]["nodes"]);
-    match (groups.as_slice(), users.as_slice()) {
-        ([g], []) => json!(g),
-        ([], [u]) => json!(u),
-        _ => panic!("{placeholder:?} names no single group or person: {data}"),
+    let found: Vec<String> = [
+        exact(&data["groups"]),
+        exact(&data["users"]["nodes"]),
+        exact(&data["roles"]),
+        exact(&data["skills"]),
+    ]
+    .concat();
+    match found.as_slice() {
+        [one] => json!(one),
+        _ => panic!("{placeholder:?} names no single group, person, role or skill: {data}"),
     }
 }
 
@@ -256,7 +269,7 @@ fn flags_and_env(command: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 #[test]
 fn the_readme_names_every_flag_and_environment_variable() {
     let text = readme();
-    for command in ["serve", "migrate", "token", "create-org"] {
+    for command in ["serve", "migrate", "token", "create-org", "import-roles"] {
         let (flags, env) = flags_and_env(command);
         assert!(!flags.is_empty(), "{command} --help lists flags");
         for flag in flags {
@@ -272,7 +285,7 @@ fn the_readme_names_every_flag_and_environment_variable() {
             );
         }
     }
-    for command in ["serve", "migrate", "token", "create-org", "schema"] {
+    for command in ["serve", "migrate", "token", "create-org", "import-roles", "schema"] {
         assert!(
             text.contains(&format!("skillgraph {command}")),
             "README.md does not show `skillgraph {command}`"
