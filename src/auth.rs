@@ -191,6 +191,8 @@ pub struct Viewer {
     pub request_id: Option<String>,
     /// The viewer's direct and indirect reports, computed on first use (managers only).
     pub(crate) reports: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
+    /// The roles a LEARNER or MANAGER may browse, computed on first use.
+    pub(crate) visible_roles: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
 }
 
 impl Viewer {
@@ -201,6 +203,7 @@ impl Viewer {
             role,
             request_id: None,
             reports: Arc::default(),
+            visible_roles: Arc::default(),
         }
     }
 

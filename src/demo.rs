@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::audit::Actor;
-use crate::service::{course, group, membership, org, role, rule, sql, user};
+use crate::service::{course, group, membership, org, role, role_import, rule, skill, sql, user};
 use crate::state::AppState;
 use crate::vals;
 
@@ -177,24 +177,20 @@ const DEPTS: &[Dept] = &[
     },
 ];
 
-const ROLES: &[(&str, &str)] = &[
-    ("Sales Representative", "Finds and closes new business."),
-    (
-        "Warehouse Associate",
-        "Receives, stores and ships goods safely.",
-    ),
-    (
-        "Warehouse Supervisor",
-        "Runs a warehouse shift and its safety.",
-    ),
-    ("Accountant", "Keeps the books and handles payment data."),
-    (
-        "Customer Success Manager",
-        "Keeps customers successful after the sale.",
-    ),
-    ("Software Engineer", "Builds and runs Acme's software."),
-    ("Store Associate", "Serves customers in Acme's stores."),
-    ("Store Manager", "Runs a store."),
+/// The demo's role catalogue: the `roles.csv` at the repository root, which the README imports.
+pub const ROLES_CSV: &str = include_str!("../roles.csv");
+
+/// The categories of `roles.csv` that learners may browse.
+const FEATURED: &[&str] = &["Sales", "Operations", "Project Management"];
+
+/// The role the demo learner aims for, and their own ratings: (skill, level).
+const LEARNER_TARGET: &str = "Senior Sales Representative";
+const LEARNER_RATINGS: &[(&str, i32)] = &[
+    ("Prospecting", 4),
+    ("Negotiation", 2),
+    ("CRM", 3),
+    ("Product knowledge", 3),
+    ("Forecasting", 1),
 ];
 
 /// Seeds the demo organization unless it exists, and returns who to mint tokens for.
@@ -242,11 +238,7 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     )
     .await?;
 
-    let mut role_ids = std::collections::HashMap::new();
-    for (name, description) in ROLES {
-        let r = role::create_in(&tx, org_id, &actor, now, name, Some(description)).await?;
-        role_ids.insert(*name, r.id);
-    }
+    let role_ids = seed_catalogue(&tx, org_id, &actor, now).await?;
 
     let mut groups = std::collections::HashMap::new();
     let root = group::create_in(&tx, org_id, &actor, now, "Acme", None).await?;
@@ -344,6 +336,8 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
         }
     }
     backfill_memberships(&seed).await?;
+    let learner_id = learner_id.ok_or_else(|| AppError::internal("demo learner missing"))?;
+    seed_ratings(&seed, learner_id, role_ids[LEARNER_TARGET]).await?;
     seed_training(&seed, &groups).await?;
     seed_history(&seed).await?;
     tx.commit().await?;
@@ -351,8 +345,103 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
         org_id,
         org_name: ORG_NAME.into(),
         admin_id: admin.id,
-        learner_id: learner_id.ok_or_else(|| AppError::internal("demo learner missing"))?,
+        learner_id,
     })
+}
+
+/// Imports `roles.csv`, features some of its categories, and returns the role ids by name.
+async fn seed_catalogue<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+) -> AppResult<std::collections::HashMap<String, Uuid>> {
+    role_import::import_in(
+        conn,
+        org_id,
+        actor,
+        now,
+        ROLES_CSV.as_bytes(),
+        &role_import::Silent,
+    )
+    .await?;
+    let mut q = sql::Q::new();
+    let org = q.bind(org_id);
+    let names = q.bind_strs(&FEATURED.iter().map(|f| f.to_lowercase()).collect::<Vec<_>>());
+    q.text = format!(
+        "UPDATE role_categories SET featured = TRUE WHERE org_id = {org} AND name_norm IN ({names})"
+    );
+    q.exec(conn).await?;
+    #[derive(sea_orm::FromQueryResult)]
+    struct Named {
+        id: Uuid,
+        name: String,
+    }
+    let roles: Vec<Named> = sql::all(
+        conn,
+        "SELECT id, name FROM roles WHERE org_id = $1",
+        vals![org_id],
+    )
+    .await?;
+    Ok(roles.into_iter().map(|r| (r.name, r.id)).collect())
+}
+
+/// Ratings for the people of the demo: managers' ratings of most skills their primary role
+/// put on their profile (levels spread deterministically over the scale), the learner's own
+/// ratings, and the learner's target role.
+async fn seed_ratings<C: sea_orm::ConnectionTrait>(
+    seed: &Seed<'_, C>,
+    learner_id: Uuid,
+    target: Uuid,
+) -> AppResult<()> {
+    let Seed {
+        conn,
+        org_id,
+        actor,
+        now,
+    } = *seed;
+    #[derive(sea_orm::FromQueryResult)]
+    struct Unrated {
+        user_id: Uuid,
+        skill_id: Uuid,
+        skill: String,
+    }
+    let unrated: Vec<Unrated> = sql::all(
+        conn,
+        "SELECT us.user_id, us.skill_id, s.name AS skill FROM user_skills us JOIN skills s ON s.id = us.skill_id \
+         WHERE us.org_id = $1 ORDER BY us.user_id, s.name_norm",
+        vals![org_id],
+    )
+    .await?;
+    for (i, row) in unrated.iter().enumerate() {
+        if row.user_id == learner_id {
+            continue;
+        }
+        // Two of three skills rated, levels 1..=5 spread over people and skills.
+        if i % 3 == 2 {
+            continue;
+        }
+        let level = 1 + ((i * 7 + row.skill.len()) % 5) as i32;
+        skill::record_rating_in(
+            conn, org_id, actor, now, row.user_id, row.skill_id, level, "MANAGER",
+        )
+        .await?;
+    }
+    let skills = skill_ids(conn, org_id).await?;
+    let learner = Actor {
+        user_id: Some(learner_id),
+        request_id: None,
+    };
+    for (name, level) in LEARNER_RATINGS {
+        if let Some(skill_id) = skills.get(*name) {
+            skill::record_rating_in(
+                conn, org_id, &learner, now, learner_id, *skill_id, *level, "SELF",
+            )
+            .await?;
+        }
+    }
+    let before = user::require_user(conn, org_id, learner_id, "user").await?;
+    role::set_target_in(conn, org_id, &learner, now, &before, Some(target)).await
 }
 
 async fn find(state: &AppState) -> AppResult<Option<Demo>> {
@@ -436,6 +525,36 @@ async fn person<C: sea_orm::ConnectionTrait>(
     Ok(u.id)
 }
 
+async fn skill_ids<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    org_id: Uuid,
+) -> AppResult<std::collections::HashMap<String, Uuid>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Named {
+        id: Uuid,
+        name: String,
+    }
+    let rows: Vec<Named> = sql::all(
+        conn,
+        "SELECT id, name FROM skills WHERE org_id = $1",
+        vals![org_id],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.id)).collect())
+}
+
+/// The skills each course develops (by name), for recommendations.
+const COURSE_SKILLS: &[(&str, &[(&str, i32)])] = &[
+    ("CRM walkthrough", &[("CRM", 3)]),
+    ("Enterprise pricing", &[("Product knowledge", 3), ("Negotiation", 3)]),
+    ("Forklift certification", &[("Forklift operation", 3)]),
+    ("Site safety", &[("Workplace safety", 3)]),
+    ("Payment data handling", &[("Payment data handling", 3)]),
+    ("Negotiation masterclass", &[("Negotiation", 4)]),
+    ("Sales forecasting", &[("Forecasting", 3)]),
+    ("Key account management", &[("Account management", 3), ("Negotiation", 3)]),
+];
+
 /// The demo's courses and the rules that assign them, from the company's life.
 async fn seed_training<C: sea_orm::ConnectionTrait>(
     seed: &Seed<'_, C>,
@@ -447,8 +566,18 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
         actor,
         now,
     } = *seed;
+    let skills = skill_ids(conn, org_id).await?;
     let mut courses = std::collections::HashMap::new();
     for (title, minutes, validity, window, reference) in COURSES {
+        let develops = COURSE_SKILLS
+            .iter()
+            .find(|(t, _)| t == title)
+            .map(|(_, list)| {
+                list.iter()
+                    .filter_map(|(name, level)| skills.get(*name).map(|id| (*id, *level)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let c = course::create_in(
             conn,
             org_id,
@@ -460,6 +589,7 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
                 validity_days: *validity,
                 renewal_window_days: *window,
                 external_ref: Some((*reference).into()),
+                skills: develops,
                 ..Default::default()
             },
         )
@@ -626,6 +756,27 @@ const COURSES: &[CourseSeed] = &[
         Some(365),
         Some(30),
         "scorm:pci-basics",
+    ),
+    (
+        "Negotiation masterclass",
+        180,
+        None,
+        None,
+        "https://learn.acme.example/negotiation",
+    ),
+    (
+        "Sales forecasting",
+        90,
+        None,
+        None,
+        "https://learn.acme.example/forecasting",
+    ),
+    (
+        "Key account management",
+        240,
+        None,
+        None,
+        "scorm:key-accounts",
     ),
 ];
 

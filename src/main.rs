@@ -32,6 +32,8 @@ enum Command {
     Token(TokenArgs),
     /// Create an organization with one OWNER user and print its token.
     CreateOrg(CreateOrgArgs),
+    /// Import a role catalogue from a CSV file into an organization (all or nothing).
+    ImportRoles(ImportRolesArgs),
     /// Print the GraphQL schema (SDL); needs no database.
     Schema,
 }
@@ -148,6 +150,90 @@ struct CreateOrgArgs {
     secret: SecretArg,
 }
 
+#[derive(Args)]
+struct ImportRolesArgs {
+    /// The CSV file: columns name, description, category, responsibilities, skills,
+    /// advances_from (see README.md).
+    file: std::path::PathBuf,
+    /// The organization to import into.
+    #[arg(long)]
+    org: Uuid,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Report what would be created and updated, and write nothing.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+}
+
+/// Draws the import's progress on stderr (hidden when stderr is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl skillgraph::service::role_import::Progress for Bar {
+    fn stage(&self, name: &'static str, total: u64) {
+        self.0.reset();
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(name);
+    }
+
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+async fn import_roles(args: ImportRolesArgs) -> Result<(), String> {
+    use skillgraph::service::role_import;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let state = skillgraph::build_state(
+        &args.database.database,
+        // Importing mints no token; the keys are never used.
+        JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
+        Arc::new(SystemClock),
+        Settings::default(),
+    )
+    .await
+    .map_err(|e| describe(&e))?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}% {pos}/{len}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let bar = Bar(bar);
+    let result =
+        role_import::import_as_system(&state, args.org, &bytes, args.dry_run, &bar).await;
+    bar.0.finish_and_clear();
+    match result {
+        Ok(r) => {
+            let verb = if r.dry_run { "would be " } else { "" };
+            println!("roles {verb}created: {}", r.roles_created.len());
+            println!("roles {verb}updated: {}", r.roles_updated.len());
+            println!("roles unchanged: {}", r.roles_unchanged.len());
+            println!("skills {verb}created: {}", r.skills_created.len());
+            println!("categories {verb}created: {}", r.categories_created.len());
+            println!("links {verb}added: {}, {verb}removed: {}", r.links_added, r.links_removed);
+            if r.dry_run {
+                println!("dry run: nothing was written");
+            }
+            Ok(())
+        }
+        Err(skillgraph::error::AppError::ValidationList { message, errors }) => {
+            let mut out = message;
+            for e in errors {
+                let column = if e.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(", column {}", e.column)
+                };
+                out.push_str(&format!("\n  line {}{column}: {}", e.row, e.message));
+            }
+            Err(out)
+        }
+        Err(e) => Err(describe(&e)),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -229,6 +315,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(args) => serve(args).await,
+        Command::ImportRoles(args) => import_roles(args).await,
     }
 }
 

@@ -12,6 +12,9 @@ pub struct Model {
     pub description: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub category_id: Option<Uuid>,
+    /// JSON list of strings, in the order given.
+    pub responsibilities: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

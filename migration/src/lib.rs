@@ -9,6 +9,7 @@ mod m20261125_000001_create_org_tables;
 mod m20261125_000002_create_audit_events;
 mod m20261125_000003_create_learning_tables;
 mod m20261125_000004_create_completions;
+mod m20261125_000005_create_skill_tables;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_audit_events::Migration),
             Box::new(m20261125_000003_create_learning_tables::Migration),
             Box::new(m20261125_000004_create_completions::Migration),
+            Box::new(m20261125_000005_create_skill_tables::Migration),
         ]
     }
 }

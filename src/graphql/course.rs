@@ -3,9 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::scalars::DateTime;
+use super::skill::{Skill, load_skill};
 use super::{loaders, parse_id, parts, to_id};
 use crate::service::course::{self as service, CourseChanges, NewCourse};
-use entity::course;
+use entity::{course, course_skill};
 
 /// A unit of training.
 pub struct Course(pub course::Model);
@@ -61,6 +62,19 @@ impl Course {
             .collect())
     }
 
+    /// The skills the course develops, each with the level a completion brings it to, in the
+    /// order given.
+    async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CourseSkill>> {
+        Ok(loaders(ctx)?
+            .course_skills
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(CourseSkill)
+            .collect())
+    }
+
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
@@ -68,6 +82,38 @@ impl Course {
     async fn updated_at(&self) -> DateTime {
         DateTime::from_micros(self.0.updated_at)
     }
+}
+
+/// A skill a course develops.
+pub struct CourseSkill(pub course_skill::Model);
+
+/// A skill a course develops.
+#[Object]
+impl CourseSkill {
+    /// The skill.
+    async fn skill(&self, ctx: &Context<'_>) -> async_graphql::Result<Skill> {
+        load_skill(ctx, self.0.skill_id).await
+    }
+
+    /// The level a completion of the course brings the skill to.
+    async fn level(&self) -> i32 {
+        self.0.level
+    }
+}
+
+/// A skill a course develops, and to which level.
+#[derive(InputObject)]
+pub struct CourseSkillInput {
+    /// The skill.
+    pub skill_id: ID,
+    /// The level on the proficiency scale a completion brings the skill to.
+    pub level: i32,
+}
+
+fn course_skills(list: &[CourseSkillInput]) -> Result<Vec<(uuid::Uuid, i32)>, crate::error::AppError> {
+    list.iter()
+        .map(|s| Ok((parse_id(&s.skill_id, "skill")?, s.level)))
+        .collect()
 }
 
 #[derive(InputObject)]
@@ -85,6 +131,9 @@ pub struct CreateCourseInput {
     pub prerequisite_ids: Option<Vec<ID>>,
     /// Where the content lives: a SCORM/xAPI id or a URL.
     pub external_ref: Option<String>,
+    /// The skills the course develops (each once), with the level a completion brings them
+    /// to; recommendations use them to close skill gaps.
+    pub skills: Option<Vec<CourseSkillInput>>,
 }
 
 #[derive(InputObject)]
@@ -103,6 +152,8 @@ pub struct UpdateCourseInput {
     pub prerequisite_ids: Option<Vec<ID>>,
     /// null clears it.
     pub external_ref: MaybeUndefined<String>,
+    /// Replaces the whole set.
+    pub skills: Option<Vec<CourseSkillInput>>,
 }
 
 /// The course created.
@@ -185,6 +236,7 @@ impl CourseMutation {
                 &input.prerequisite_ids.unwrap_or_default(),
                 "prerequisite course",
             )?,
+            skills: course_skills(&input.skills.unwrap_or_default())?,
         };
         let course = service::create(state, viewer, new).await?;
         Ok(CreateCoursePayload {
@@ -212,6 +264,7 @@ impl CourseMutation {
                 .as_deref()
                 .map(|l| ids(l, "prerequisite course"))
                 .transpose()?,
+            skills: input.skills.as_deref().map(course_skills).transpose()?,
         };
         let course = service::update(state, viewer, id, changes).await?;
         Ok(UpdateCoursePayload {

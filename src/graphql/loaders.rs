@@ -8,11 +8,13 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::service::{assignment, course, group, membership, role, rule, user};
+use crate::service::role::Direction;
+use crate::service::{assignment, course, group, matching, membership, role, rule, skill, user};
 use entity::{
-    assignment as assignment_entity, assignment_reason, course as course_entity,
-    group as group_entity, membership as membership_entity, role as role_entity,
-    rule as rule_entity, user as user_entity,
+    assignment as assignment_entity, assignment_reason, course as course_entity, course_skill,
+    group as group_entity, membership as membership_entity, role as role_entity, role_category,
+    role_skill, rule as rule_entity, skill as skill_entity, skill_rating, user as user_entity,
+    user_skill,
 };
 
 /// What every loader needs: the read connection and the organization.
@@ -48,6 +50,12 @@ by_id_loader!(GroupLoader, group_entity::Model, group::find_many);
 by_id_loader!(RoleLoader, role_entity::Model, role::find_many);
 by_id_loader!(CourseLoader, course_entity::Model, course::find_many);
 by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
+by_id_loader!(SkillLoader, skill_entity::Model, skill::find_many);
+by_id_loader!(
+    CategoryLoader,
+    role_category::Model,
+    role::find_categories
+);
 by_id_loader!(
     AssignmentLoader,
     assignment_entity::Model,
@@ -140,6 +148,78 @@ impl Loader<Uuid> for MembershipLoader {
     }
 }
 
+/// A per-key list loader over a service function `(db, org, keys) -> HashMap<key, Vec<_>>`.
+macro_rules! list_loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, |$scope:ident, $keys:ident| $fetch:expr) => {
+        $(#[$doc])*
+        pub struct $name(Scope);
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<$value>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, $keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let $scope = &self.0;
+                $fetch.await.map_err(|e| e.extend())
+            }
+        }
+    };
+}
+
+list_loader!(
+    /// Required skills per role, in order.
+    RoleSkillsLoader,
+    role_skill::Model,
+    |s, keys| role::skills_of(&s.db, keys)
+);
+list_loader!(
+    /// The roles each role advances from.
+    AdvancesFromLoader,
+    Uuid,
+    |s, keys| role::links_of(&s.db, keys, Direction::From)
+);
+list_loader!(
+    /// The roles that advance from each role.
+    AdvancesToLoader,
+    Uuid,
+    |s, keys| role::links_of(&s.db, keys, Direction::To)
+);
+list_loader!(
+    /// The skills on each user's profile.
+    UserSkillsLoader,
+    user_skill::Model,
+    |s, keys| skill::of_users(&s.db, s.org_id, keys)
+);
+list_loader!(
+    /// Each user's ratings, newest first.
+    RatingsLoader,
+    skill_rating::Model,
+    |s, keys| skill::ratings_of(&s.db, s.org_id, keys)
+);
+list_loader!(
+    /// The skills each course develops.
+    CourseSkillsLoader,
+    course_skill::Model,
+    |s, keys| course::skills_of(&s.db, keys)
+);
+
+/// The fit (score and gaps) of (user, role) pairs, all pairs of a level in one statement.
+pub struct FitLoader(Scope);
+
+impl Loader<(Uuid, Uuid)> for FitLoader {
+    type Value = matching::Fit;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        matching::fits(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
     pub groups: DataLoader<GroupLoader>,
@@ -154,6 +234,15 @@ pub struct Loaders {
     pub user_assignments: DataLoader<UserAssignmentLoader>,
     pub bundles: DataLoader<BundleLoader>,
     pub prerequisites: DataLoader<PrerequisiteLoader>,
+    pub skills: DataLoader<SkillLoader>,
+    pub categories: DataLoader<CategoryLoader>,
+    pub role_skills: DataLoader<RoleSkillsLoader>,
+    pub advances_from: DataLoader<AdvancesFromLoader>,
+    pub advances_to: DataLoader<AdvancesToLoader>,
+    pub user_skills: DataLoader<UserSkillsLoader>,
+    pub ratings: DataLoader<RatingsLoader>,
+    pub course_skills: DataLoader<CourseSkillsLoader>,
+    pub fits: DataLoader<FitLoader>,
 }
 
 impl Loaders {
@@ -196,7 +285,16 @@ impl Loaders {
             ),
             user_assignments: DataLoader::new(UserAssignmentLoader(scope.clone()), tokio::spawn),
             bundles: DataLoader::new(BundleLoader(scope.clone()), tokio::spawn),
-            prerequisites: DataLoader::new(PrerequisiteLoader(scope), tokio::spawn),
+            prerequisites: DataLoader::new(PrerequisiteLoader(scope.clone()), tokio::spawn),
+            skills: DataLoader::new(SkillLoader(scope.clone()), tokio::spawn),
+            categories: DataLoader::new(CategoryLoader(scope.clone()), tokio::spawn),
+            role_skills: DataLoader::new(RoleSkillsLoader(scope.clone()), tokio::spawn),
+            advances_from: DataLoader::new(AdvancesFromLoader(scope.clone()), tokio::spawn),
+            advances_to: DataLoader::new(AdvancesToLoader(scope.clone()), tokio::spawn),
+            user_skills: DataLoader::new(UserSkillsLoader(scope.clone()), tokio::spawn),
+            ratings: DataLoader::new(RatingsLoader(scope.clone()), tokio::spawn),
+            course_skills: DataLoader::new(CourseSkillsLoader(scope.clone()), tokio::spawn),
+            fits: DataLoader::new(FitLoader(scope), tokio::spawn),
         }
     }
 }

@@ -4,14 +4,17 @@
 pub mod assignment;
 pub mod audit;
 pub mod compliance;
+pub mod career;
 pub mod course;
 pub mod group;
 pub mod loaders;
 pub mod org;
 pub mod pagination;
 pub mod role;
+pub mod role_import;
 pub mod rule;
 pub mod scalars;
+pub mod skill;
 pub mod user;
 
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
@@ -31,6 +34,8 @@ pub struct Query(
     user::UserQuery,
     group::GroupQuery,
     role::RoleQuery,
+    skill::SkillQuery,
+    career::CareerQuery,
     course::CourseQuery,
     rule::RuleQuery,
     assignment::AssignmentQuery,
@@ -46,6 +51,8 @@ pub struct Mutation(
     user::UserMutation,
     group::GroupMutation,
     role::RoleMutation,
+    skill::SkillMutation,
+    role_import::RoleImportMutation,
     course::CourseMutation,
     rule::RuleMutation,
     compliance::ComplianceMutation,

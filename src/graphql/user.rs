@@ -7,6 +7,7 @@ use super::group::Membership;
 use super::pagination::{Conn, connection};
 use super::role::Role;
 use super::scalars::{Date, DateTime};
+use super::skill::{SkillRating, UserSkill};
 use super::{loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::service::authz;
 use crate::service::engine::Outcome;
@@ -78,6 +79,52 @@ impl User {
             return Ok(None);
         };
         Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+    }
+
+    /// The role the user aims for, chosen by themself; it drives recommendations.
+    async fn target_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
+        let Some(id) = self.0.target_role_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+    }
+
+    /// The skills on the user's profile, by name: each with its current level (null while
+    /// unrated) and where the level came from.
+    async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSkill>> {
+        Ok(loaders(ctx)?
+            .user_skills
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(UserSkill)
+            .collect())
+    }
+
+    /// Every rating the user's skills received, newest first; with `skillId`, of that skill
+    /// only.
+    async fn skill_ratings(
+        &self,
+        ctx: &Context<'_>,
+        skill_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<SkillRating>> {
+        let only = match &skill_id {
+            Some(id) => match parse_id(id, "skill") {
+                Ok(id) => Some(id),
+                Err(_) => return Ok(vec![]),
+            },
+            None => None,
+        };
+        Ok(loaders(ctx)?
+            .ratings
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| only.is_none_or(|s| r.skill_id == s))
+            .map(SkillRating)
+            .collect())
     }
 
     /// Group memberships, oldest first. With `includeHistory`, ended memberships too.

@@ -41,6 +41,19 @@ pub enum Action {
     CompletionRecorded,
     ScheduleApplied,
     AuthzDenied,
+    SkillCreated,
+    SkillUpdated,
+    ProficiencyScaleSet,
+    SkillRated,
+    RoleCategoryCreated,
+    RoleCategoryUpdated,
+    RoleUpdated,
+    RoleDeleted,
+    RoleSkillsSet,
+    RolesLinked,
+    RolesUnlinked,
+    TargetRoleSet,
+    RolesImported,
 }
 
 impl Action {
@@ -70,6 +83,19 @@ impl Action {
         Action::CompletionRecorded,
         Action::ScheduleApplied,
         Action::AuthzDenied,
+        Action::SkillCreated,
+        Action::SkillUpdated,
+        Action::ProficiencyScaleSet,
+        Action::SkillRated,
+        Action::RoleCategoryCreated,
+        Action::RoleCategoryUpdated,
+        Action::RoleUpdated,
+        Action::RoleDeleted,
+        Action::RoleSkillsSet,
+        Action::RolesLinked,
+        Action::RolesUnlinked,
+        Action::TargetRoleSet,
+        Action::RolesImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +125,19 @@ impl Action {
             Action::CompletionRecorded => "COMPLETION_RECORDED",
             Action::ScheduleApplied => "SCHEDULE_APPLIED",
             Action::AuthzDenied => "AUTHZ_DENIED",
+            Action::SkillCreated => "SKILL_CREATED",
+            Action::SkillUpdated => "SKILL_UPDATED",
+            Action::ProficiencyScaleSet => "PROFICIENCY_SCALE_SET",
+            Action::SkillRated => "SKILL_RATED",
+            Action::RoleCategoryCreated => "ROLE_CATEGORY_CREATED",
+            Action::RoleCategoryUpdated => "ROLE_CATEGORY_UPDATED",
+            Action::RoleUpdated => "ROLE_UPDATED",
+            Action::RoleDeleted => "ROLE_DELETED",
+            Action::RoleSkillsSet => "ROLE_SKILLS_SET",
+            Action::RolesLinked => "ROLES_LINKED",
+            Action::RolesUnlinked => "ROLES_UNLINKED",
+            Action::TargetRoleSet => "TARGET_ROLE_SET",
+            Action::RolesImported => "ROLES_IMPORTED",
         }
     }
 }

@@ -19,8 +19,9 @@ pub enum Permission {
     ManageOrg,
     /// Rules and courses.
     ManageRules,
-    /// Create and edit roles, skills, categories.
+    /// Create and edit roles, skills, categories, the proficiency scale; import roles.
     EditCatalog,
+    /// Delete roles.
     DeleteRoles,
     ReadAuditLog,
 }
@@ -121,5 +122,130 @@ pub fn visible_users_sql(q: &mut super::sql::Q, viewer: &Viewer, col: &str) -> S
                  UNION SELECT x.id FROM users x JOIN r ON x.manager_id = r.id) SELECT id FROM r))"
             )
         }
+    }
+}
+
+/// Which roles a viewer may browse: all of them (OWNER, ADMIN, HR), or those in featured
+/// categories plus the viewer's own primary and target roles (MANAGER, LEARNER).
+#[derive(Debug, Clone)]
+pub enum RoleScope {
+    All,
+    Only(Arc<HashSet<Uuid>>),
+}
+
+impl RoleScope {
+    pub fn contains(&self, role_id: Uuid) -> bool {
+        match self {
+            RoleScope::All => true,
+            RoleScope::Only(set) => set.contains(&role_id),
+        }
+    }
+}
+
+pub fn sees_all_roles(viewer: &Viewer) -> bool {
+    matches!(viewer.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr)
+}
+
+/// A SQL condition restricting `col` (a role id column) to the roles `viewer` may browse.
+pub fn visible_roles_sql(q: &mut super::sql::Q, viewer: &Viewer, col: &str) -> String {
+    if sees_all_roles(viewer) {
+        return "1 = 1".into();
+    }
+    let (org, me) = (q.bind(viewer.org_id), q.bind(viewer.user_id));
+    format!(
+        "({col} IN (SELECT vr.id FROM roles vr JOIN role_categories vc ON vc.id = vr.category_id \
+           WHERE vr.org_id = {org} AND vc.featured = TRUE) \
+          OR {col} IN (SELECT vu.primary_role_id FROM users vu WHERE vu.id = {me} AND vu.primary_role_id IS NOT NULL \
+                       UNION SELECT vu.target_role_id FROM users vu WHERE vu.id = {me} AND vu.target_role_id IS NOT NULL))"
+    )
+}
+
+pub async fn role_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<RoleScope> {
+    if sees_all_roles(viewer) {
+        return Ok(RoleScope::All);
+    }
+    let set = viewer
+        .visible_roles
+        .get_or_try_init(|| async {
+            let mut q = super::sql::Q::new();
+            let org = q.bind(viewer.org_id);
+            let cond = visible_roles_sql(&mut q, viewer, "r.id");
+            q.text = format!("SELECT r.id FROM roles r WHERE r.org_id = {org} AND {cond}");
+            Ok::<_, AppError>(Arc::new(q.ids(conn).await?.into_iter().collect()))
+        })
+        .await?;
+    Ok(RoleScope::Only(set.clone()))
+}
+
+pub async fn can_see_role(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    role_id: Uuid,
+) -> AppResult<bool> {
+    Ok(role_scope(conn, viewer).await?.contains(role_id))
+}
+
+/// A user of the viewer's organization whom the viewer may see: NOT_FOUND when the id names no
+/// user of the organization, FORBIDDEN when it names someone outside the viewer's scope.
+pub async fn require_visible_user(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    user_id: Uuid,
+) -> AppResult<()> {
+    let exists = super::sql::scalar_i64(
+        conn,
+        "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2",
+        vals![user_id, viewer.org_id],
+    )
+    .await?;
+    if exists == 0 {
+        return Err(AppError::not_found("user"));
+    }
+    if !can_see_user(conn, viewer, user_id).await? {
+        return Err(AppError::forbidden(format!(
+            "the {} role may not see this person's skills and matches",
+            viewer.role.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Who may rate `user_id`'s skills, and the source the rating gets: anyone rates themself
+/// (SELF); OWNER, ADMIN and HR rate anyone, a MANAGER their direct and indirect reports
+/// (MANAGER). The user must exist in the organization (else NOT_FOUND).
+pub async fn rating_source(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    user_id: Uuid,
+) -> AppResult<&'static str> {
+    let exists = super::sql::scalar_i64(
+        conn,
+        "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2",
+        vals![user_id, viewer.org_id],
+    )
+    .await?;
+    if exists == 0 {
+        return Err(AppError::not_found("user"));
+    }
+    if user_id == viewer.user_id {
+        return Ok("SELF");
+    }
+    let allowed = match viewer.role {
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => true,
+        OrgRole::Manager => can_see_user(conn, viewer, user_id).await?,
+        OrgRole::Learner => false,
+    };
+    if allowed {
+        Ok("MANAGER")
+    } else {
+        Err(AppError::forbidden(format!(
+            "the {} role may rate only its own skills{}",
+            viewer.role.as_str(),
+            if viewer.role == OrgRole::Manager {
+                " and those of its reports"
+            } else {
+                ""
+            }
+        )))
     }
 }

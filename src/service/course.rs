@@ -28,6 +28,8 @@ pub struct NewCourse {
     pub renewal_window_days: Option<i32>,
     pub external_ref: Option<String>,
     pub prerequisite_ids: Vec<Uuid>,
+    /// The skills the course develops, each with the level a completion brings it to.
+    pub skills: Vec<(Uuid, i32)>,
 }
 
 /// A field to change: `None` keeps it, `Some(None)` clears it.
@@ -42,6 +44,8 @@ pub struct CourseChanges {
     pub renewal_window_days: Change<i32>,
     pub external_ref: Change<String>,
     pub prerequisite_ids: Option<Vec<Uuid>>,
+    /// Replaces the whole set.
+    pub skills: Option<Vec<(Uuid, i32)>>,
 }
 
 pub async fn create(
@@ -75,6 +79,7 @@ pub async fn create_in(
     let id = Uuid::now_v7();
     let prerequisites = dedup(&input.prerequisite_ids);
     check_prerequisites(conn, org_id, id, &prerequisites).await?;
+    check_skills(conn, org_id, &input.skills).await?;
     sql::exec(
         conn,
         "INSERT INTO courses (id, org_id, title, description, duration_minutes, validity_days, renewal_window_days, external_ref, created_at, updated_at) \
@@ -93,7 +98,10 @@ pub async fn create_in(
     )
     .await?;
     write_prerequisites(conn, org_id, id, &prerequisites).await?;
+    write_skills(conn, org_id, id, &input.skills).await?;
     let course = require(conn, org_id, id).await?;
+    let mut after = snapshot(&course, &prerequisites);
+    after["skills"] = skills_json(&input.skills);
     audit::record(
         conn,
         audit::Entry {
@@ -104,7 +112,7 @@ pub async fn create_in(
             subject_type: "COURSE",
             subject_id: Some(id),
             before: None,
-            after: Some(snapshot(&course, &prerequisites)),
+            after: Some(after),
         },
     )
     .await?;
@@ -165,7 +173,26 @@ pub async fn update(
         }
         None => before_prereqs.clone(),
     };
+    let before_skills: Vec<(Uuid, i32)> = skills_of(&tx, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.skill_id, s.level))
+        .collect();
+    let skills = match &changes.skills {
+        Some(list) => {
+            check_skills(&tx, org_id, list).await?;
+            write_skills(&tx, org_id, id, list).await?;
+            list.clone()
+        }
+        None => before_skills.clone(),
+    };
     let after = require(&tx, org_id, id).await?;
+    let mut before_json = snapshot(&before, &before_prereqs);
+    before_json["skills"] = skills_json(&before_skills);
+    let mut after_json = snapshot(&after, &prerequisites);
+    after_json["skills"] = skills_json(&skills);
     audit::record(
         &tx,
         audit::Entry {
@@ -175,8 +202,8 @@ pub async fn update(
             action: Action::CourseUpdated,
             subject_type: "COURSE",
             subject_id: Some(id),
-            before: Some(snapshot(&before, &before_prereqs)),
-            after: Some(snapshot(&after, &prerequisites)),
+            before: Some(before_json),
+            after: Some(after_json),
         },
     )
     .await?;
@@ -220,6 +247,87 @@ fn check_numbers(
         }
     }
     Ok(())
+}
+
+/// Each skill once, of the organization, at a level on its scale.
+async fn check_skills(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    skills: &[(Uuid, i32)],
+) -> AppResult<()> {
+    if skills.is_empty() {
+        return Ok(());
+    }
+    let scale = crate::service::skill::scale(conn, org_id).await?;
+    let mut seen = HashSet::new();
+    for (skill, level) in skills {
+        if !seen.insert(*skill) {
+            return Err(AppError::validation(
+                "skills",
+                "a skill is listed twice; list each skill once",
+            ));
+        }
+        scale.check("skills.level", *level)?;
+    }
+    let ids: Vec<Uuid> = skills.iter().map(|(s, _)| *s).collect();
+    crate::service::skill::require_all(conn, org_id, &ids).await
+}
+
+async fn write_skills(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    course_id: Uuid,
+    skills: &[(Uuid, i32)],
+) -> AppResult<()> {
+    sql::exec(
+        conn,
+        "DELETE FROM course_skills WHERE course_id = $1",
+        vals![course_id],
+    )
+    .await?;
+    for (i, (skill, level)) in skills.iter().enumerate() {
+        sql::exec(
+            conn,
+            "INSERT INTO course_skills (org_id, course_id, skill_id, level, position) VALUES ($1, $2, $3, $4, $5)",
+            vals![org_id, course_id, *skill, *level, i as i32],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn skills_json(skills: &[(Uuid, i32)]) -> serde_json::Value {
+    json!(
+        skills
+            .iter()
+            .map(|(s, l)| json!({ "skillId": s, "level": l }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The skills of several courses, in the order given.
+pub async fn skills_of(
+    conn: &impl ConnectionTrait,
+    course_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<entity::course_skill::Model>>> {
+    let mut out: HashMap<Uuid, Vec<entity::course_skill::Model>> = HashMap::new();
+    if course_ids.is_empty() {
+        return Ok(out);
+    }
+    let values: Vec<Value> = course_ids.iter().map(|id| Value::from(*id)).collect();
+    let rows: Vec<entity::course_skill::Model> = sql::all(
+        conn,
+        &format!(
+            "SELECT * FROM course_skills WHERE course_id IN ({}) ORDER BY course_id, position",
+            sql::placeholders(1, course_ids.len())
+        ),
+        values,
+    )
+    .await?;
+    for r in rows {
+        out.entry(r.course_id).or_default().push(r);
+    }
+    Ok(out)
 }
 
 fn dedup(ids: &[Uuid]) -> Vec<Uuid> {

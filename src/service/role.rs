@@ -1,5 +1,8 @@
-//! Roles (jobs). This module holds their minimal form — name and description — and the primary
-//! role of a user, so rules can target roles.
+//! Roles (jobs) and their catalogue: categories (featured ones are what learners browse), the
+//! skills a role requires, career links ("B advances from A"), and the roles a user holds
+//! (primary, set by HR, fires role-based rules) or aims for (target, set by the learner).
+
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
@@ -9,31 +12,40 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
+use crate::service::course::Change;
 use crate::service::engine::{Outcome, Scope};
+use crate::service::sql::{self, Q};
 use crate::service::validate;
-use crate::service::{now_micros, sql, tx, user};
+use crate::service::{now_micros, skill, tx, user};
 use crate::state::AppState;
 use crate::vals;
-use entity::{role, user as user_entity};
+use entity::{role, role_category, role_link, role_skill, user as user_entity};
 
-pub async fn create(
-    state: &AppState,
-    viewer: &Viewer,
-    name: &str,
-    description: Option<&str>,
-) -> AppResult<role::Model> {
+#[derive(Debug, Clone, Default)]
+pub struct NewRole {
+    pub name: String,
+    pub description: Option<String>,
+    pub responsibilities: Vec<String>,
+    pub category_id: Option<Uuid>,
+}
+
+/// A partial update: `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct RoleChanges {
+    pub name: Option<String>,
+    pub description: Change<String>,
+    pub responsibilities: Option<Vec<String>>,
+    pub category_id: Change<Uuid>,
+}
+
+/// A required skill: the skill and the level that meets it (`None`: any rating).
+pub type Requirement = (Uuid, Option<i32>);
+
+pub async fn create(state: &AppState, viewer: &Viewer, input: NewRole) -> AppResult<role::Model> {
     authz::require(viewer, Permission::EditCatalog)?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
-    let role = create_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        name,
-        description,
-    )
-    .await?;
+    let role = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
     tx.commit().await?;
     Ok(role)
 }
@@ -43,28 +55,30 @@ pub async fn create_in(
     org_id: Uuid,
     actor: &Actor,
     now: i64,
-    name: &str,
-    description: Option<&str>,
+    input: NewRole,
 ) -> AppResult<role::Model> {
-    let name = validate::name("name", name)?;
-    let description = validate::optional_text("description", description)?;
-    let name_norm = name.to_lowercase();
-    let taken = sql::scalar_i64(
-        conn,
-        "SELECT COUNT(*) FROM roles WHERE org_id = $1 AND name_norm = $2",
-        vals![org_id, name_norm.clone()],
-    )
-    .await?;
-    if taken > 0 {
-        return Err(AppError::conflict(format!(
-            "a role named '{name}' already exists"
-        )));
+    let name = validate::name("name", &input.name)?;
+    let description = validate::optional_text("description", input.description.as_deref())?;
+    let responsibilities = validate::responsibilities("responsibilities", &input.responsibilities)?;
+    if let Some(c) = input.category_id {
+        require_category(conn, org_id, c).await?;
     }
+    ensure_name_free(conn, org_id, &name, None).await?;
     let id = Uuid::now_v7();
     sql::exec(
         conn,
-        "INSERT INTO roles (id, org_id, name, name_norm, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        vals![id, org_id, name, name_norm, description, now],
+        "INSERT INTO roles (id, org_id, name, name_norm, description, category_id, responsibilities, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        vals![
+            id,
+            org_id,
+            name.clone(),
+            name.to_lowercase(),
+            description,
+            input.category_id,
+            json!(responsibilities).to_string(),
+            now
+        ],
     )
     .await?;
     let role = require(conn, org_id, id).await?;
@@ -78,16 +92,447 @@ pub async fn create_in(
             subject_type: "ROLE",
             subject_id: Some(id),
             before: None,
-            after: Some(
-                json!({ "id": role.id, "name": role.name, "description": role.description }),
-            ),
+            after: Some(snapshot(&role)),
         },
     )
     .await?;
     Ok(role)
 }
 
-/// Sets (or with `None` clears) a user's primary role.
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    changes: RoleChanges,
+) -> AppResult<role::Model> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let before = require(&tx, org_id, id).await?;
+    let mut after = before.clone();
+    if let Some(name) = &changes.name {
+        after.name = validate::name("name", name)?;
+        after.name_norm = after.name.to_lowercase();
+        ensure_name_free(&tx, org_id, &after.name, Some(id)).await?;
+    }
+    if let Some(d) = &changes.description {
+        after.description = validate::optional_text("description", d.as_deref())?;
+    }
+    if let Some(list) = &changes.responsibilities {
+        after.responsibilities =
+            json!(validate::responsibilities("responsibilities", list)?).to_string();
+    }
+    if let Some(c) = changes.category_id {
+        if let Some(c) = c {
+            require_category(&tx, org_id, c).await?;
+        }
+        after.category_id = c;
+    }
+    if after == before {
+        return Ok(before);
+    }
+    sql::exec(
+        &tx,
+        "UPDATE roles SET name = $1, name_norm = $2, description = $3, responsibilities = $4, category_id = $5, updated_at = $6 \
+         WHERE id = $7 AND org_id = $8",
+        vals![
+            after.name.clone(),
+            after.name_norm.clone(),
+            after.description.clone(),
+            after.responsibilities.clone(),
+            after.category_id,
+            now,
+            id,
+            org_id
+        ],
+    )
+    .await?;
+    let after = require(&tx, org_id, id).await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RoleUpdated,
+            subject_type: "ROLE",
+            subject_id: Some(id),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a role with its skills and career links; users holding it as primary or target
+/// role lose it. Refused (CONFLICT) while an active rule's audience names the role. OWNER, ADMIN.
+pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<role::Model> {
+    authz::require(viewer, Permission::DeleteRoles)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let role = require(&tx, org_id, id).await?;
+    let rules = sql::scalar_i64(
+        &tx,
+        "SELECT COUNT(*) FROM rules WHERE org_id = $1 AND role_id = $2 AND deleted_at IS NULL",
+        vals![org_id, id],
+    )
+    .await?;
+    if rules > 0 {
+        return Err(AppError::conflict(format!(
+            "{rules} rule(s) assign training to this role; change or delete them first"
+        )));
+    }
+    let skills = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let (from, to) = (
+        links_of(&tx, &[id], Direction::From)
+            .await?
+            .remove(&id)
+            .unwrap_or_default(),
+        links_of(&tx, &[id], Direction::To)
+            .await?
+            .remove(&id)
+            .unwrap_or_default(),
+    );
+    let holders = sql::ids(
+        &tx,
+        "SELECT id FROM users WHERE org_id = $1 AND (primary_role_id = $2 OR target_role_id = $2)",
+        vals![org_id, id],
+    )
+    .await?;
+    // Deleted rules keep their row for history; they no longer name the role.
+    sql::exec(
+        &tx,
+        "UPDATE rules SET role_id = NULL WHERE org_id = $1 AND role_id = $2 AND deleted_at IS NOT NULL",
+        vals![org_id, id],
+    )
+    .await?;
+    for (column, value) in [("primary_role_id", now), ("target_role_id", now)] {
+        sql::exec(
+            &tx,
+            &format!(
+                "UPDATE users SET {column} = NULL, updated_at = $1 WHERE org_id = $2 AND {column} = $3"
+            ),
+            vals![value, org_id, id],
+        )
+        .await?;
+    }
+    sql::exec(
+        &tx,
+        "DELETE FROM role_links WHERE org_id = $1 AND (from_role_id = $2 OR to_role_id = $2)",
+        vals![org_id, id],
+    )
+    .await?;
+    sql::exec(
+        &tx,
+        "DELETE FROM role_skills WHERE role_id = $1",
+        vals![id],
+    )
+    .await?;
+    sql::exec(
+        &tx,
+        "DELETE FROM roles WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await?;
+    let mut before = snapshot(&role);
+    before["skills"] = requirements_json(&skills);
+    before["advancesFrom"] = json!(from);
+    before["advancesTo"] = json!(to);
+    before["holders"] = json!(holders);
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RoleDeleted,
+            subject_type: "ROLE",
+            subject_id: Some(id),
+            before: Some(before),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Replaces the skills a role requires (in the order given).
+pub async fn set_skills(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    skills: &[Requirement],
+) -> AppResult<role::Model> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let role = require(&tx, org_id, id).await?;
+    let scale = skill::scale(&tx, org_id).await?;
+    let mut seen = HashSet::new();
+    for (skill_id, level) in skills {
+        if !seen.insert(*skill_id) {
+            return Err(AppError::validation(
+                "skills",
+                "a skill is listed twice; list each skill once",
+            ));
+        }
+        if let Some(l) = level {
+            scale.check("skills.level", *l)?;
+        }
+    }
+    let ids: Vec<Uuid> = skills.iter().map(|(s, _)| *s).collect();
+    skill::require_all(&tx, org_id, &ids).await?;
+    let before = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let unchanged = before.len() == skills.len()
+        && before
+            .iter()
+            .zip(skills)
+            .all(|(b, (s, l))| b.skill_id == *s && b.level == *l);
+    if unchanged {
+        return Ok(role);
+    }
+    write_skills_in(&tx, org_id, id, skills).await?;
+    sql::exec(
+        &tx,
+        "UPDATE roles SET updated_at = $1 WHERE id = $2",
+        vals![now, id],
+    )
+    .await?;
+    let after = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RoleSkillsSet,
+            subject_type: "ROLE",
+            subject_id: Some(id),
+            before: Some(json!({ "skills": requirements_json(&before) })),
+            after: Some(json!({ "skills": requirements_json(&after) })),
+        },
+    )
+    .await?;
+    let role = require(&tx, org_id, id).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Replaces a role's requirements without checks (callers validate).
+pub async fn write_skills_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    role_id: Uuid,
+    skills: &[Requirement],
+) -> AppResult<()> {
+    sql::exec(
+        conn,
+        "DELETE FROM role_skills WHERE role_id = $1",
+        vals![role_id],
+    )
+    .await?;
+    if skills.is_empty() {
+        return Ok(());
+    }
+    let mut q = Q::new();
+    let rows: Vec<String> = skills
+        .iter()
+        .enumerate()
+        .map(|(i, (s, l))| {
+            format!(
+                "({}, {}, {}, {}, {})",
+                q.bind(org_id),
+                q.bind(role_id),
+                q.bind(*s),
+                q.bind(*l),
+                q.bind(i as i32)
+            )
+        })
+        .collect();
+    q.text = format!(
+        "INSERT INTO role_skills (org_id, role_id, skill_id, level, position) VALUES {}",
+        rows.join(", ")
+    );
+    q.exec(conn).await?;
+    Ok(())
+}
+
+fn requirements_json(skills: &[role_skill::Model]) -> serde_json::Value {
+    json!(
+        skills
+            .iter()
+            .map(|s| json!({ "skillId": s.skill_id, "level": s.level }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// Records that `to` advances from `from`. Linking a role to itself is VALIDATION, an existing
+/// link CONFLICT; cycles in the ladder are allowed.
+pub async fn link(
+    state: &AppState,
+    viewer: &Viewer,
+    from: Uuid,
+    to: Uuid,
+) -> AppResult<(role::Model, role::Model)> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let from_role = require(&tx, org_id, from).await?;
+    let to_role = require(&tx, org_id, to).await?;
+    if from == to {
+        return Err(AppError::validation(
+            "toRoleId",
+            "a role cannot advance from itself",
+        ));
+    }
+    if link_exists(&tx, from, to).await? {
+        return Err(AppError::conflict(format!(
+            "'{}' already advances from '{}'",
+            to_role.name, from_role.name
+        )));
+    }
+    sql::exec(
+        &tx,
+        "INSERT INTO role_links (org_id, from_role_id, to_role_id, created_at) VALUES ($1, $2, $3, $4)",
+        vals![org_id, from, to, now],
+    )
+    .await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RolesLinked,
+            subject_type: "ROLE",
+            subject_id: Some(to),
+            before: None,
+            after: Some(json!({ "fromRoleId": from, "toRoleId": to })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((from_role, to_role))
+}
+
+/// Removes the link "`to` advances from `from`" (NOT_FOUND when there is none).
+pub async fn unlink(
+    state: &AppState,
+    viewer: &Viewer,
+    from: Uuid,
+    to: Uuid,
+) -> AppResult<(role::Model, role::Model)> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let from_role = require(&tx, org_id, from).await?;
+    let to_role = require(&tx, org_id, to).await?;
+    let removed = sql::exec(
+        &tx,
+        "DELETE FROM role_links WHERE org_id = $1 AND from_role_id = $2 AND to_role_id = $3",
+        vals![org_id, from, to],
+    )
+    .await?;
+    if removed == 0 {
+        return Err(AppError::not_found("career link"));
+    }
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RolesUnlinked,
+            subject_type: "ROLE",
+            subject_id: Some(to),
+            before: Some(json!({ "fromRoleId": from, "toRoleId": to })),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((from_role, to_role))
+}
+
+async fn link_exists(conn: &impl ConnectionTrait, from: Uuid, to: Uuid) -> AppResult<bool> {
+    Ok(sql::scalar_i64(
+        conn,
+        "SELECT COUNT(*) FROM role_links WHERE from_role_id = $1 AND to_role_id = $2",
+        vals![from, to],
+    )
+    .await?
+        > 0)
+}
+
+/// Which end of a career link to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The roles a role advances from (its previous rungs).
+    From,
+    /// The roles that advance from a role (its next rungs).
+    To,
+}
+
+/// For each role, the roles linked to it in `direction`, by name.
+pub async fn links_of(
+    conn: &impl ConnectionTrait,
+    role_ids: &[Uuid],
+    direction: Direction,
+) -> AppResult<HashMap<Uuid, Vec<Uuid>>> {
+    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if role_ids.is_empty() {
+        return Ok(out);
+    }
+    let (key, other) = match direction {
+        Direction::From => ("to_role_id", "from_role_id"),
+        Direction::To => ("from_role_id", "to_role_id"),
+    };
+    let mut q = Q::new();
+    let list = q.bind_ids(role_ids);
+    q.text = format!(
+        "SELECT l.* FROM role_links l JOIN roles r ON r.id = l.{other} \
+         WHERE l.{key} IN ({list}) ORDER BY r.name_norm, r.id"
+    );
+    for l in q.all::<role_link::Model>(conn).await? {
+        let (k, v) = match direction {
+            Direction::From => (l.to_role_id, l.from_role_id),
+            Direction::To => (l.from_role_id, l.to_role_id),
+        };
+        out.entry(k).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// The requirements of several roles, in their order.
+pub async fn skills_of(
+    conn: &impl ConnectionTrait,
+    role_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<role_skill::Model>>> {
+    let mut out: HashMap<Uuid, Vec<role_skill::Model>> = HashMap::new();
+    if role_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Q::new();
+    let list = q.bind_ids(role_ids);
+    q.text = format!(
+        "SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position"
+    );
+    for rs in q.all::<role_skill::Model>(conn).await? {
+        out.entry(rs.role_id).or_default().push(rs);
+    }
+    Ok(out)
+}
+
+/// Sets (or with `None` clears) a user's primary role. The role's skills join the user's
+/// profile, unrated, and the engine reconciles the user (role-based rules fire).
 pub async fn set_primary(
     state: &AppState,
     viewer: &Viewer,
@@ -145,6 +590,9 @@ pub async fn set_primary_in(
         vals![role_id, now, user_id, org_id],
     )
     .await?;
+    if let Some(r) = role_id {
+        skill::add_role_skills_in(conn, org_id, now, user_id, r).await?;
+    }
     let after = user::require_user(conn, org_id, user_id, "user").await?;
     audit::record(
         conn,
@@ -161,6 +609,81 @@ pub async fn set_primary_in(
     )
     .await?;
     Ok(after)
+}
+
+/// Sets (or with `None` clears) the viewer's own target role: one they may browse.
+pub async fn set_target(
+    state: &AppState,
+    viewer: &Viewer,
+    role_id: Option<Uuid>,
+) -> AppResult<user_entity::Model> {
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    if let Some(r) = role_id {
+        require(&tx, org_id, r).await?;
+        if !authz::can_see_role(&tx, viewer, r).await? {
+            return Err(AppError::not_found("role"));
+        }
+    }
+    let before = user::require_user(&tx, org_id, viewer.user_id, "user").await?;
+    if before.target_role_id == role_id {
+        return Ok(before);
+    }
+    set_target_in(&tx, org_id, &Actor::user(viewer), now, &before, role_id).await?;
+    let after = user::require_user(&tx, org_id, viewer.user_id, "user").await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn set_target_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    before: &user_entity::Model,
+    role_id: Option<Uuid>,
+) -> AppResult<()> {
+    sql::exec(
+        conn,
+        "UPDATE users SET target_role_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4",
+        vals![role_id, now, before.id, org_id],
+    )
+    .await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::TargetRoleSet,
+            subject_type: "USER",
+            subject_id: Some(before.id),
+            before: Some(json!({ "targetRoleId": before.target_role_id })),
+            after: Some(json!({ "targetRoleId": role_id })),
+        },
+    )
+    .await
+}
+
+async fn ensure_name_free(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let taken = sql::ids(
+        conn,
+        "SELECT id FROM roles WHERE org_id = $1 AND name_norm = $2",
+        vals![org_id, name.to_lowercase()],
+    )
+    .await?;
+    if taken.iter().any(|id| Some(*id) != except) {
+        return Err(AppError::conflict(format!(
+            "a role named '{name}' already exists"
+        )));
+    }
+    Ok(())
 }
 
 pub async fn find(
@@ -186,6 +709,29 @@ pub async fn require(
         .ok_or_else(|| AppError::not_found("role"))
 }
 
+/// A role the viewer may browse; `None` when unknown or not visible.
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<role::Model>> {
+    if !authz::can_see_role(conn, viewer, id).await? {
+        return Ok(None);
+    }
+    find(conn, viewer.org_id, id).await
+}
+
+/// A role the viewer may browse, or NOT_FOUND.
+pub async fn require_visible(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<role::Model> {
+    get(conn, viewer, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("role"))
+}
+
 pub async fn find_many(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -207,23 +753,244 @@ pub async fn find_many(
     .await
 }
 
-/// Roles by name, optionally filtered by a case-insensitive search.
+/// Filters of `roles`; all given parts must hold.
+#[derive(Debug, Clone, Default)]
+pub struct RoleFilter {
+    pub search: Option<String>,
+    pub category_id: Option<Uuid>,
+    pub skill_id: Option<Uuid>,
+}
+
+/// Adds the filter's conditions on the role alias `r` to `clauses`.
+pub fn filter_clauses(q: &mut Q, filter: &RoleFilter, clauses: &mut Vec<String>) {
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let p = q.bind(format!(
+            "%{}%",
+            validate::like_escape(&search.to_lowercase())
+        ));
+        clauses.push(format!("r.name_norm LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(c) = filter.category_id {
+        clauses.push(format!("r.category_id = {}", q.bind(c)));
+    }
+    if let Some(s) = filter.skill_id {
+        clauses.push(format!(
+            "r.id IN (SELECT fs.role_id FROM role_skills fs WHERE fs.skill_id = {})",
+            q.bind(s)
+        ));
+    }
+}
+
+/// The roles the viewer may browse, by name.
 pub async fn list(
     conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    search: Option<&str>,
+    viewer: &Viewer,
+    filter: &RoleFilter,
 ) -> AppResult<Vec<role::Model>> {
-    let mut text = "SELECT * FROM roles WHERE org_id = $1".to_string();
-    let mut values: Vec<Value> = vals![org_id];
-    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = search
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        values.push(format!("%{escaped}%").into());
-        text.push_str(" AND name_norm LIKE $2 ESCAPE '\\'");
+    let mut q = Q::new();
+    let mut clauses = vec![format!("r.org_id = {}", q.bind(viewer.org_id))];
+    clauses.push(authz::visible_roles_sql(&mut q, viewer, "r.id"));
+    filter_clauses(&mut q, filter, &mut clauses);
+    q.text = format!(
+        "SELECT r.* FROM roles r WHERE {} ORDER BY r.name_norm, r.id",
+        clauses.join(" AND ")
+    );
+    q.all(conn).await
+}
+
+pub fn snapshot(r: &role::Model) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "description": r.description,
+        "responsibilities": serde_json::from_str::<serde_json::Value>(&r.responsibilities).unwrap_or(json!([])),
+        "categoryId": r.category_id,
+    })
+}
+
+// ---- categories ----
+
+pub async fn create_category(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    featured: bool,
+) -> AppResult<role_category::Model> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let c = create_category_in(
+        &tx,
+        viewer.org_id,
+        &Actor::user(viewer),
+        now,
+        name,
+        featured,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+pub async fn create_category_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    name: &str,
+    featured: bool,
+) -> AppResult<role_category::Model> {
+    let name = validate::name("name", name)?;
+    ensure_category_name_free(conn, org_id, &name, None).await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO role_categories (id, org_id, name, name_norm, featured, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        vals![id, org_id, name.clone(), name.to_lowercase(), featured, now],
+    )
+    .await?;
+    let c = require_category(conn, org_id, id).await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::RoleCategoryCreated,
+            subject_type: "ROLE_CATEGORY",
+            subject_id: Some(id),
+            before: None,
+            after: Some(category_snapshot(&c)),
+        },
+    )
+    .await?;
+    Ok(c)
+}
+
+pub async fn update_category(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    name: Option<&str>,
+    featured: Option<bool>,
+) -> AppResult<role_category::Model> {
+    authz::require(viewer, Permission::EditCatalog)?;
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let before = require_category(&tx, org_id, id).await?;
+    let mut after = before.clone();
+    if let Some(n) = name {
+        after.name = validate::name("name", n)?;
+        after.name_norm = after.name.to_lowercase();
+        ensure_category_name_free(&tx, org_id, &after.name, Some(id)).await?;
     }
-    text.push_str(" ORDER BY name_norm, id");
-    sql::all(conn, &text, values).await
+    if let Some(f) = featured {
+        after.featured = f;
+    }
+    if after == before {
+        return Ok(before);
+    }
+    sql::exec(
+        &tx,
+        "UPDATE role_categories SET name = $1, name_norm = $2, featured = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
+        vals![after.name.clone(), after.name_norm.clone(), after.featured, now, id, org_id],
+    )
+    .await?;
+    let after = require_category(&tx, org_id, id).await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &Actor::user(viewer),
+            action: Action::RoleCategoryUpdated,
+            subject_type: "ROLE_CATEGORY",
+            subject_id: Some(id),
+            before: Some(category_snapshot(&before)),
+            after: Some(category_snapshot(&after)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn ensure_category_name_free(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let taken = sql::ids(
+        conn,
+        "SELECT id FROM role_categories WHERE org_id = $1 AND name_norm = $2",
+        vals![org_id, name.to_lowercase()],
+    )
+    .await?;
+    if taken.iter().any(|id| Some(*id) != except) {
+        return Err(AppError::conflict(format!(
+            "a role category named '{name}' already exists"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn require_category(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<role_category::Model> {
+    sql::one(
+        conn,
+        "SELECT * FROM role_categories WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await?
+    .ok_or_else(|| AppError::not_found("role category"))
+}
+
+pub async fn find_categories(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<role_category::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    let list = q.bind_ids(ids);
+    q.text = format!("SELECT * FROM role_categories WHERE org_id = {org} AND id IN ({list})");
+    q.all(conn).await
+}
+
+/// The categories the viewer may browse (all for catalogue editors, featured ones otherwise),
+/// by name.
+pub async fn categories(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+) -> AppResult<Vec<role_category::Model>> {
+    let featured_only = if authz::sees_all_roles(viewer) {
+        ""
+    } else {
+        " AND featured = TRUE"
+    };
+    sql::all(
+        conn,
+        &format!(
+            "SELECT * FROM role_categories WHERE org_id = $1{featured_only} ORDER BY name_norm, id"
+        ),
+        vals![viewer.org_id],
+    )
+    .await
+}
+
+pub fn category_snapshot(c: &role_category::Model) -> serde_json::Value {
+    json!({ "id": c.id, "name": c.name, "featured": c.featured })
 }

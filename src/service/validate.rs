@@ -148,6 +148,41 @@ impl Attributes {
     }
 }
 
+/// The most responsibilities a role lists, and the longest one.
+pub const MAX_RESPONSIBILITIES: usize = 50;
+pub const MAX_RESPONSIBILITY_CHARS: usize = 1_000;
+
+/// A role's key responsibilities: trimmed, empty ones dropped, at most 50 of at most 1,000
+/// characters each, without control characters.
+pub fn responsibilities(field: &str, raw: &[String]) -> AppResult<Vec<String>> {
+    let list: Vec<String> = raw
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.len() > MAX_RESPONSIBILITIES {
+        return Err(AppError::validation(
+            field,
+            format!("at most {MAX_RESPONSIBILITIES} responsibilities"),
+        ));
+    }
+    for r in &list {
+        if r.chars().count() > MAX_RESPONSIBILITY_CHARS {
+            return Err(AppError::validation(
+                field,
+                format!("a responsibility must be at most {MAX_RESPONSIBILITY_CHARS} characters"),
+            ));
+        }
+        if r.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                field,
+                "a responsibility must not contain control characters",
+            ));
+        }
+    }
+    Ok(list)
+}
+
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }

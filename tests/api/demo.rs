@@ -130,6 +130,13 @@ async fn counts(state: &AppState) -> Vec<(&'static str, i64)> {
         "memberships",
         "roles",
         "audit_events",
+        "skills",
+        "role_categories",
+        "role_skills",
+        "role_links",
+        "user_skills",
+        "skill_ratings",
+        "course_skills",
     ] {
         let row = state
             .db
@@ -349,7 +356,7 @@ async fn the_demo_has_about_200_people_with_titles_dates_managers_attributes_and
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
-    assert!((3..=15).contains(&roles.len()), "a few roles: {roles:?}");
+    assert!((15..=25).contains(&roles.len()), "about 20 roles: {roles:?}");
     for r in ["Sales Representative", "Warehouse Associate", "Accountant"] {
         assert!(roles.contains(r), "{r} in {roles:?}");
     }
@@ -583,4 +590,105 @@ async fn the_demo_rules_assign_each_team_its_bundle() {
             "no {k} for Site safety: {safety}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_demo_has_a_role_catalogue_with_ladders_ratings_and_a_target_role() {
+    let app = DemoApp::spawn().await;
+    let data = app
+        .ok(
+            "{ roleCategories { name featured roles { name skills { level } } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    let categories = data["roleCategories"].as_array().unwrap();
+    assert_eq!(categories.len(), 5, "{data}");
+    let featured = categories.iter().filter(|c| c["featured"] == true).count();
+    assert!((1..5).contains(&featured), "some featured: {data}");
+    for c in categories {
+        for r in c["roles"].as_array().unwrap() {
+            assert!(!r["skills"].as_array().unwrap().is_empty(), "{r}");
+        }
+    }
+    let id_of = |name: &'static str| {
+        let app = &app;
+        async move {
+            let data = app
+                .ok(
+                    "query($s: String) { roles(filter: { search: $s }) { id name } }",
+                    json!({ "s": name }),
+                    &app.admin,
+                )
+                .await;
+            let found: Vec<&Value> = data["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["name"] == name)
+                .collect();
+            id(&found[0]["id"])
+        }
+    };
+    for (from, to, steps) in [
+        ("Sales Representative", "Sales Manager", 2),
+        ("Warehouse Associate", "Site Manager", 2),
+        ("Project Manager", "Program Director", 2),
+    ] {
+        let data = app
+            .ok(
+                "query($f: ID!, $t: ID!) { careerPaths(fromRoleId: $f, toRoleId: $t) { steps roles { name } } }",
+                json!({ "f": id_of(from).await.to_string(), "t": id_of(to).await.to_string() }),
+                &app.admin,
+            )
+            .await;
+        let paths = data["careerPaths"].as_array().unwrap();
+        assert!(!paths.is_empty(), "{from} → {to}: {data}");
+        assert_eq!(paths[0]["steps"], steps, "{from} → {to}: {data}");
+    }
+
+    // The learner: a target role, own ratings, matches and recommendations.
+    let data = app
+        .ok(
+            "{ viewer { primaryRole { name } targetRole { name match { percent gaps { skill { name } } } }
+                        skills { skill { name } level source } }
+               roleMatches(first: 3) { totalCount nodes { role { name } percent } }
+               recommendations { course { title } closes { skill { name } } } }",
+            json!({}),
+            &app.learner,
+        )
+        .await;
+    let me = &data["viewer"];
+    assert_eq!(me["primaryRole"]["name"], "Sales Representative");
+    assert_eq!(me["targetRole"]["name"], "Senior Sales Representative");
+    let percent = me["targetRole"]["match"]["percent"].as_i64().unwrap();
+    assert!((1..100).contains(&percent), "{me}");
+    assert!(
+        me["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["source"] == "SELF"),
+        "{me}"
+    );
+    assert!(data["roleMatches"]["totalCount"].as_i64().unwrap() >= 5);
+    assert!(
+        !data["recommendations"].as_array().unwrap().is_empty(),
+        "{data}"
+    );
+    // Managers' ratings for many others.
+    let rated = app
+        .ok(
+            "{ users(first: 200) { nodes { skills { level } } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    let with_ratings = rated["users"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["skills"].as_array().unwrap().iter().any(|s| !s["level"].is_null()))
+        .count();
+    assert!(with_ratings >= 100, "{with_ratings} people rated");
 }

@@ -226,6 +226,20 @@ impl TestApp {
             "group_closure",
             "memberships",
             "roles",
+            "skills",
+            "proficiency_levels",
+            "role_categories",
+            "role_skills",
+            "role_links",
+            "user_skills",
+            "skill_ratings",
+            "course_skills",
+            "courses",
+            "rules",
+            "assignments",
+            "assignment_reasons",
+            "completions",
+            "assignment_events",
         ] {
             out.push((t, self.rows(t).await));
         }
@@ -252,6 +266,102 @@ impl TestApp {
             .unwrap()
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+impl TestApp {
+    /// A second organization in the same database, and its owner's token.
+    pub async fn other_org(&self) -> (Uuid, String) {
+        let tag = Uuid::new_v4().simple().to_string();
+        let created = skillgraph::service::org::create(
+            &self.state,
+            &format!("Other {}", &tag[..6]),
+            &format!("boss{}@other.example", &tag[..8]),
+            "Other Boss",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create org: {}", e.message()));
+        let token = self
+            .state
+            .jwt
+            .mint(
+                created.org.id,
+                created.owner.id,
+                OrgRole::Owner,
+                chrono::Duration::hours(1),
+            )
+            .unwrap();
+        (created.org.id, token)
+    }
+
+    /// Creates a skill as the admin and returns its id.
+    pub async fn skill(&self, name: &str) -> Uuid {
+        let data = self
+            .ok(
+                "mutation($i: CreateSkillInput!) { createSkill(input: $i) { skill { id } } }",
+                json!({ "i": { "name": name } }),
+                &self.admin,
+            )
+            .await;
+        id(&data["createSkill"]["skill"]["id"])
+    }
+
+    /// Creates a role as the admin (optionally in a category) and returns its id.
+    pub async fn role(&self, name: &str, category: Option<Uuid>) -> Uuid {
+        let data = self
+            .ok(
+                "mutation($i: CreateRoleInput!) { createRole(input: $i) { role { id } } }",
+                json!({ "i": { "name": name, "categoryId": category.map(|c| c.to_string()) } }),
+                &self.admin,
+            )
+            .await;
+        id(&data["createRole"]["role"]["id"])
+    }
+
+    /// Creates a role category as the admin and returns its id.
+    pub async fn category(&self, name: &str, featured: bool) -> Uuid {
+        let data = self
+            .ok(
+                "mutation($i: CreateRoleCategoryInput!) { createRoleCategory(input: $i) { roleCategory { id } } }",
+                json!({ "i": { "name": name, "featured": featured } }),
+                &self.admin,
+            )
+            .await;
+        id(&data["createRoleCategory"]["roleCategory"]["id"])
+    }
+
+    /// Replaces a role's required skills: (skill, level).
+    pub async fn set_role_skills(&self, role: Uuid, skills: &[(Uuid, Option<i32>)]) {
+        let list: Vec<Value> = skills
+            .iter()
+            .map(|(s, l)| json!({ "skillId": s.to_string(), "level": l }))
+            .collect();
+        self.ok(
+            "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { role { id } } }",
+            json!({ "i": { "id": role.to_string(), "skills": list } }),
+            &self.admin,
+        )
+        .await;
+    }
+
+    /// Rates a user's skill as the admin.
+    pub async fn rate(&self, user: Uuid, skill: Uuid, level: i32) {
+        self.ok(
+            "mutation($i: RateSkillInput!) { rateSkill(input: $i) { userSkill { level } } }",
+            json!({ "i": { "userId": user.to_string(), "skillId": skill.to_string(), "level": level } }),
+            &self.admin,
+        )
+        .await;
+    }
+
+    /// Makes `from` → `to` a career link ("to advances from from").
+    pub async fn link(&self, from: Uuid, to: Uuid) {
+        self.ok(
+            "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { toRole { id } } }",
+            json!({ "i": { "fromRoleId": from.to_string(), "toRoleId": to.to_string() } }),
+            &self.admin,
+        )
+        .await;
     }
 }
 

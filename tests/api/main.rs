@@ -3,17 +3,22 @@
 
 mod audit;
 mod auth;
+mod career;
 mod cli;
 mod compliance;
+mod csv_import;
 mod demo;
 mod engine;
 mod engine_model;
 mod groups;
 mod helpers;
 mod http;
+mod matches;
 mod memberships;
 mod readme;
 mod roles;
+mod roles_catalog;
 mod schema_sdl;
 mod security;
+mod skills;
 mod users;

@@ -90,11 +90,18 @@ fn declared_variables(query: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Replaces a placeholder with the id it names, as the demo holds it at this point of the
-/// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule, and
-/// `"<id of NAME>"` the group, or else the person, of that name (people the README created
-/// earlier included).
+/// Replaces a placeholder with what it names, as the demo holds it at this point of the
+/// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule,
+/// `"<id of NAME>"` the group, person, role or skill of that name (people the README created
+/// earlier included), and `"<contents of FILE>"` the text of a file of the repository.
 async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
+    if let Some(file) = placeholder
+        .strip_prefix("<contents of ")
+        .and_then(|s| s.strip_suffix('>'))
+    {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        return json!(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}")));
+    }
     let name = placeholder
         .strip_prefix("<id of ")
         .and_then(|s| s.strip_suffix('>'))
@@ -139,17 +146,22 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
     }
     let data = app
         .ok(
-            "query($s: String) { groups(search: $s) { id name } users(filter: { search: $s }) { nodes { id name } } }",
+            "query($s: String) { groups(search: $s) { id name } users(filter: { search: $s }) { nodes { id name } }
+               roles(filter: { search: $s }) { id name } skills(search: $s) { id name } }",
             json!({ "s": name }),
             &app.admin,
         )
         .await;
-    let groups = exact(&data["groups"], "name", name);
-    let users = exact(&data["users"]["nodes"], "name", name);
-    match (groups.as_slice(), users.as_slice()) {
-        ([g], []) => json!(g),
-        ([], [u]) => json!(u),
-        _ => panic!("{placeholder:?} names no single group or person: {data}"),
+    let found: Vec<String> = [
+        exact(&data["groups"], "name", name),
+        exact(&data["users"]["nodes"], "name", name),
+        exact(&data["roles"], "name", name),
+        exact(&data["skills"], "name", name),
+    ]
+    .concat();
+    match found.as_slice() {
+        [one] => json!(one),
+        _ => panic!("{placeholder:?} names no single group, person, role or skill: {data}"),
     }
 }
 
@@ -569,7 +581,7 @@ fn flags_and_env(command: &str) -> (BTreeSet<String>, BTreeSet<String>) {
 #[test]
 fn the_readme_names_every_flag_and_environment_variable() {
     let text = readme();
-    for command in ["serve", "migrate", "token", "create-org"] {
+    for command in ["serve", "migrate", "token", "create-org", "import-roles"] {
         let (flags, env) = flags_and_env(command);
         assert!(!flags.is_empty(), "{command} --help lists flags");
         for flag in flags {
@@ -585,7 +597,7 @@ fn the_readme_names_every_flag_and_environment_variable() {
             );
         }
     }
-    for command in ["serve", "migrate", "token", "create-org", "schema"] {
+    for command in ["serve", "migrate", "token", "create-org", "import-roles", "schema"] {
         assert!(
             text.contains(&format!("skillgraph {command}")),
             "README.md does not show `skillgraph {command}`"
