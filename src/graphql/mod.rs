@@ -3,8 +3,8 @@
 
 pub mod assignment;
 pub mod audit;
-pub mod compliance;
 pub mod career;
+pub mod compliance;
 pub mod course;
 pub mod group;
 pub mod loaders;

@@ -226,12 +226,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
         vals![org_id, id],
     )
     .await?;
-    sql::exec(
-        &tx,
-        "DELETE FROM role_skills WHERE role_id = $1",
-        vals![id],
-    )
-    .await?;
+    sql::exec(&tx, "DELETE FROM role_skills WHERE role_id = $1", vals![id]).await?;
     sql::exec(
         &tx,
         "DELETE FROM roles WHERE id = $1 AND org_id = $2",
@@ -522,9 +517,8 @@ pub async fn skills_of(
     }
     let mut q = Q::new();
     let list = q.bind_ids(role_ids);
-    q.text = format!(
-        "SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position"
-    );
+    q.text =
+        format!("SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position");
     for rs in q.all::<role_skill::Model>(conn).await? {
         out.entry(rs.role_id).or_default().push(rs);
     }

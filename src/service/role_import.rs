@@ -312,11 +312,7 @@ fn parse(
             errors.push(RowError {
                 row: line,
                 column: String::new(),
-                message: format!(
-                    "expected {} fields, found {}",
-                    headers.len(),
-                    record.len()
-                ),
+                message: format!("expected {} fields, found {}", headers.len(), record.len()),
             });
             continue;
         }
@@ -507,11 +503,7 @@ impl Plan {
         let mut r = ImportReport {
             dry_run,
             skills_created: self.new_skills.iter().map(|(_, n)| n.clone()).collect(),
-            categories_created: self
-                .new_categories
-                .iter()
-                .map(|(_, n)| n.clone())
-                .collect(),
+            categories_created: self.new_categories.iter().map(|(_, n)| n.clone()).collect(),
             ..Default::default()
         };
         for p in &self.rows {
@@ -604,9 +596,9 @@ async fn plan(
             plan.new_categories.push((id, c.clone()));
         }
         for (s, _) in &row.skills {
-            if !skill_ids.contains_key(&norm(s)) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = skill_ids.entry(norm(s)) {
                 let id = Uuid::now_v7();
-                skill_ids.insert(norm(s), id);
+                slot.insert(id);
                 plan.new_skills.push((id, s.clone()));
             }
         }
@@ -656,7 +648,9 @@ async fn plan(
                     || e.description != row.description
                     || e.category_id != category_id
                     || e.responsibilities != responsibilities_json;
-                let skills_changed = current_skills.get(&e.id).map_or(!skills.is_empty(), |c| *c != skills);
+                let skills_changed = current_skills
+                    .get(&e.id)
+                    .map_or(!skills.is_empty(), |c| *c != skills);
                 let current: HashSet<Uuid> = current_links
                     .get(&e.id)
                     .map(|l| l.iter().copied().collect())
@@ -669,7 +663,12 @@ async fn plan(
                     .collect();
                 let mut remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
                 remove.sort();
-                (fields_changed || skills_changed, skills_changed, add, remove)
+                (
+                    fields_changed || skills_changed,
+                    skills_changed,
+                    add,
+                    remove,
+                )
             }
         };
         plan.rows.push(Planned {
@@ -705,7 +704,9 @@ async fn requirements_of(
     .await?;
     let wanted: HashSet<Uuid> = role_ids.iter().copied().collect();
     for r in rows.into_iter().filter(|r| wanted.contains(&r.role_id)) {
-        out.entry(r.role_id).or_default().push((r.skill_id, r.level));
+        out.entry(r.role_id)
+            .or_default()
+            .push((r.skill_id, r.level));
     }
     Ok(out)
 }
@@ -792,7 +793,15 @@ async fn apply(
     insert_rows(
         conn,
         "role_categories",
-        &["id", "org_id", "name", "name_norm", "featured", "created_at", "updated_at"],
+        &[
+            "id",
+            "org_id",
+            "name",
+            "name_norm",
+            "featured",
+            "created_at",
+            "updated_at",
+        ],
         plan.new_categories
             .iter()
             .map(|(id, name)| {
@@ -813,7 +822,14 @@ async fn apply(
     insert_rows(
         conn,
         "skills",
-        &["id", "org_id", "name", "name_norm", "created_at", "updated_at"],
+        &[
+            "id",
+            "org_id",
+            "name",
+            "name_norm",
+            "created_at",
+            "updated_at",
+        ],
         plan.new_skills
             .iter()
             .map(|(id, name)| {
