@@ -76,6 +76,10 @@ struct ServeArgs {
     /// Seconds before a request is abandoned.
     #[arg(long, env = "SKILLGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Days assignment events are kept for `assignmentEvents` replays; older ones are pruned
+    /// hourly (0 keeps them for ever).
+    #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
+    event_retention_days: u32,
 }
 
 #[derive(Args)]
@@ -206,6 +210,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_depth: args.max_depth,
         max_complexity: args.max_complexity,
         request_timeout_secs: args.request_timeout,
+        event_retention_days: args.event_retention_days,
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(
@@ -238,7 +243,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "skillgraph ready");
-    println!("skillgraph listening on http://{addr}/ (GraphiQL), GraphQL at http://{addr}/graphql");
+    println!(
+        "skillgraph listening on http://{addr}/ (GraphiQL), GraphQL at http://{addr}/graphql (subscriptions: ws://{addr}/graphql)"
+    );
     skillgraph::serve(listener, state, skillgraph::shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::service::events::EventBus;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,6 +13,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
+    /// Wakes live event subscribers after commits.
+    pub events: Arc<EventBus>,
 }
 
 /// Tunables of a running server (from flags and `SKILLGRAPH_*` variables).
@@ -24,6 +27,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// In demo mode GraphiQL opens with this token in its headers pane.
     pub demo_token: Option<String>,
+    /// Assignment events older than this many days are pruned (0 keeps them for ever).
+    pub event_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -35,6 +40,7 @@ impl Default for Settings {
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
             demo_token: None,
+            event_retention_days: 90,
         }
     }
 }

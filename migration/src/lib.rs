@@ -8,6 +8,7 @@ use sea_orm_migration::sea_orm::DbBackend;
 mod m20261125_000001_create_org_tables;
 mod m20261125_000002_create_audit_events;
 mod m20261125_000003_create_learning_tables;
+mod m20261125_000006_event_retention_and_wakeups;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_org_tables::Migration),
             Box::new(m20261125_000002_create_audit_events::Migration),
             Box::new(m20261125_000003_create_learning_tables::Migration),
+            Box::new(m20261125_000006_event_retention_and_wakeups::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod assignment;
 pub mod audit;
 pub mod course;
+pub mod event;
 pub mod group;
 pub mod loaders;
 pub mod org;
@@ -13,7 +14,7 @@ pub mod rule;
 pub mod scalars;
 pub mod user;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -33,6 +34,7 @@ pub struct Query(
     course::CourseQuery,
     rule::RuleQuery,
     assignment::AssignmentQuery,
+    event::EventQuery,
     audit::AuditQuery,
 );
 
@@ -48,15 +50,25 @@ pub struct Mutation(
     rule::RuleMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live streams, over WebSocket at `/graphql` (`graphql-transport-ws` or the legacy
+/// `graphql-ws` subprotocol).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(event::EventSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema, without any database: state and viewer travel with each request
 /// (`with_request_data`), so `skillgraph schema` and the SDL test need nothing else.
 pub fn build_schema(settings: &Settings) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(settings.max_depth)
+    .limit_complexity(settings.max_complexity)
+    .finish()
 }
 
 /// The SDL of the served schema (what `schema.graphql` must equal).
@@ -82,6 +94,12 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let mut response = schema.execute(request).await;
+    add_codes(&mut response);
+    response
+}
+
+/// Gives every error without an `extensions.code` the code VALIDATION (see `execute`).
+pub fn add_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let has_code = error
             .extensions
@@ -94,7 +112,42 @@ pub async fn execute(
                 .set("code", "VALIDATION");
         }
     }
-    response
+}
+
+/// The schema as the WebSocket endpoint runs it: like `execute`, every error of every streamed
+/// response carries an `extensions.code`.
+#[derive(Clone)]
+pub struct CodedSchema(pub AppSchema);
+
+impl async_graphql::Executor for CodedSchema {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        execute(&self.0, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<std::sync::Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(|mut response| {
+                add_codes(&mut response);
+                response
+            })
+            .boxed()
+    }
+}
+
+/// The data of a WebSocket connection: like `with_request_data`, for every operation the
+/// connection runs.
+pub fn connection_data(state: &AppState, viewer: Viewer) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    data.insert(Loaders::new(state.db.read.clone(), viewer.org_id));
+    data.insert(state.clone());
+    data.insert(viewer);
+    data
 }
 
 /// The state, viewer and loaders of the current request.

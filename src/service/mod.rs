@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authz;
 pub mod course;
 pub mod engine;
+pub mod events;
 pub mod group;
 pub mod membership;
 pub mod org;

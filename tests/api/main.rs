@@ -10,6 +10,7 @@ mod engine_model;
 mod groups;
 mod helpers;
 mod http;
+mod live;
 mod memberships;
 mod readme;
 mod roles;
