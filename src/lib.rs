@@ -42,12 +42,14 @@ pub async fn build_state(
 ) -> AppResult<AppState> {
     let db = db::connect(database_url).await?;
     migrate(&db).await?;
+    let events = service::events::EventBus::new(db.read.clone(), Default::default());
     Ok(AppState {
         db,
         clock,
         jwt,
         limiter: state::limiter(&settings),
         settings: Arc::new(settings),
+        events,
     })
 }
 
@@ -67,6 +69,13 @@ pub async fn serve(
             std::time::Duration::from_secs(state.settings.tick_seconds),
         );
     }
+    service::events::spawn_prune_loop(&state, std::time::Duration::from_secs(3600));
+    let events = state.events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Live subscriptions end with a "resume from your cursor" error instead of hanging.
+        events.close();
+    };
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

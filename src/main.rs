@@ -115,6 +115,10 @@ struct ServeArgs {
     /// Turn off schema introspection (`__schema`, `__type`).
     #[arg(long = "no-introspection", env = "SKILLGRAPH_NO_INTROSPECTION", value_parser = clap::builder::BoolishValueParser::new())]
     no_introspection: bool,
+    /// Days assignment events are kept for `assignmentEvents` replays; older ones are pruned
+    /// hourly (0 keeps them for ever).
+    #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
+    event_retention_days: u32,
 }
 
 #[derive(Args)]
@@ -358,6 +362,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         rate_limit_per_second: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         introspection: !args.no_introspection,
+        event_retention_days: args.event_retention_days,
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(
@@ -390,7 +395,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "skillgraph ready");
-    println!("skillgraph listening on http://{addr}/ (GraphiQL), GraphQL at http://{addr}/graphql");
+    println!(
+        "skillgraph listening on http://{addr}/ (GraphiQL), GraphQL at http://{addr}/graphql (subscriptions: ws://{addr}/graphql)"
+    );
     skillgraph::serve(listener, state, skillgraph::shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::service::events::EventBus;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +15,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Requests per second per user (the identity behind a token); None when unlimited.
     pub limiter: Option<Arc<Limiter>>,
+    /// Wakes live event subscribers after commits.
+    pub events: Arc<EventBus>,
 }
 
 /// A per-identity token bucket: (organization, user) → allowance.
@@ -49,6 +52,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Whether `__schema`/`__type` introspection is served.
     pub introspection: bool,
+    /// Assignment events older than this many days are pruned (0 keeps them for ever).
+    pub event_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -64,6 +69,7 @@ impl Default for Settings {
             rate_limit_per_second: 0,
             rate_limit_burst: 0,
             introspection: true,
+            event_retention_days: 90,
         }
     }
 }

@@ -10,6 +10,7 @@ mod m20261125_000002_create_audit_events;
 mod m20261125_000003_create_learning_tables;
 mod m20261125_000004_create_completions;
 mod m20261125_000005_create_skill_tables;
+mod m20261125_000006_event_retention_and_wakeups;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_learning_tables::Migration),
             Box::new(m20261125_000004_create_completions::Migration),
             Box::new(m20261125_000005_create_skill_tables::Migration),
+            Box::new(m20261125_000006_event_retention_and_wakeups::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod career;
 pub mod compliance;
 pub mod course;
+pub mod event;
 pub mod group;
 pub mod loaders;
 pub mod org;
@@ -17,7 +18,7 @@ pub mod scalars;
 pub mod skill;
 pub mod user;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -40,6 +41,7 @@ pub struct Query(
     rule::RuleQuery,
     assignment::AssignmentQuery,
     compliance::ComplianceQuery,
+    event::EventQuery,
     audit::AuditQuery,
 );
 
@@ -58,14 +60,24 @@ pub struct Mutation(
     compliance::ComplianceMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live streams, over WebSocket at `/graphql` (`graphql-transport-ws` or the legacy
+/// `graphql-ws` subprotocol).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct Subscription(event::EventSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema, without any database: state and viewer travel with each request
 /// (`with_request_data`), so `skillgraph schema` and the SDL test need nothing else.
 pub fn build_schema(settings: &Settings) -> AppSchema {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity);
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(settings.max_depth)
+    .limit_complexity(settings.max_complexity);
     if settings.introspection {
         builder.finish()
     } else {
@@ -96,6 +108,12 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let mut response = schema.execute(request).await;
+    add_codes(&mut response);
+    response
+}
+
+/// Gives every error without an `extensions.code` the code VALIDATION (see `execute`).
+pub fn add_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let has_code = error
             .extensions
@@ -108,7 +126,42 @@ pub async fn execute(
                 .set("code", "VALIDATION");
         }
     }
-    response
+}
+
+/// The schema as the WebSocket endpoint runs it: like `execute`, every error of every streamed
+/// response carries an `extensions.code`.
+#[derive(Clone)]
+pub struct CodedSchema(pub AppSchema);
+
+impl async_graphql::Executor for CodedSchema {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        execute(&self.0, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<std::sync::Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(|mut response| {
+                add_codes(&mut response);
+                response
+            })
+            .boxed()
+    }
+}
+
+/// The data of a WebSocket connection: like `with_request_data`, for every operation the
+/// connection runs.
+pub fn connection_data(state: &AppState, viewer: Viewer) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    data.insert(Loaders::new(state.db.read.clone(), viewer.org_id));
+    data.insert(state.clone());
+    data.insert(viewer);
+    data
 }
 
 /// Runs `request` as `viewer` the way the HTTP edge does: attaches state, viewer and loaders,

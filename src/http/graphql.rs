@@ -3,9 +3,10 @@
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
@@ -39,13 +40,20 @@ pub async fn post(
     execute(&http, &headers, request.into_inner()).await
 }
 
+/// `GET /graphql`: a WebSocket upgrade (subscriptions, see `ws`), or a query.
+pub async fn get(State(http): State<Http>, req: Request) -> Response {
+    if super::ws::is_upgrade(&req) {
+        return super::ws::upgrade(http, req).await;
+    }
+    let headers = req.headers().clone();
+    match GraphQLRequest::<GraphQLRejection>::from_request(req, &http).await {
+        Ok(request) => get_query(&http, &headers, request.into_inner()).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
 /// Queries only: a mutation or subscription over GET is refused (GET must be safe to repeat).
-pub async fn get_query(
-    State(http): State<Http>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    let request = request.into_inner();
+async fn get_query(http: &Http, headers: &HeaderMap, request: async_graphql::Request) -> Response {
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
         let op = match &request.operation_name {
             Some(name) => doc
@@ -66,7 +74,7 @@ pub async fn get_query(
             );
         }
     }
-    execute(&http, &headers, request).await
+    execute(http, headers, request).await
 }
 
 async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Request) -> Response {
@@ -93,7 +101,10 @@ async fn execute(http: &Http, headers: &HeaderMap, request: async_graphql::Reque
     .into_response()
 }
 
-async fn viewer_from_headers(http: &Http, headers: &HeaderMap) -> Result<Viewer, AppError> {
+pub(super) async fn viewer_from_headers(
+    http: &Http,
+    headers: &HeaderMap,
+) -> Result<Viewer, AppError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::Unauthenticated("a bearer token is required (Authorization: Bearer <jwt>)".into())
     })?;
@@ -112,7 +123,7 @@ async fn viewer_from_headers(http: &Http, headers: &HeaderMap) -> Result<Viewer,
         .with_request_id(request_id))
 }
 
-fn unauthenticated(err: &AppError) -> Response {
+pub(super) fn unauthenticated(err: &AppError) -> Response {
     let message = match err {
         AppError::Unauthenticated(m) => m.clone(),
         AppError::Internal(cause) => {
@@ -142,7 +153,7 @@ fn unauthenticated(err: &AppError) -> Response {
 }
 
 /// A GraphQL-shaped error body, so clients read `errors[0].extensions.code` as usual.
-fn error_response(status: StatusCode, message: &str, code: &str) -> Response {
+pub(super) fn error_response(status: StatusCode, message: &str, code: &str) -> Response {
     (
         status,
         Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })),

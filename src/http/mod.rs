@@ -3,6 +3,7 @@
 
 mod graphql;
 mod health;
+mod ws;
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/", get(graphql::graphiql))
-        .route("/graphql", get(graphql::get_query).post(graphql::post))
+        .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(health::not_found)

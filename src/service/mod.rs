@@ -8,6 +8,7 @@ pub mod authz;
 pub mod compliance;
 pub mod course;
 pub mod engine;
+pub mod events;
 pub mod group;
 pub mod matching;
 pub mod membership;

@@ -13,6 +13,7 @@ mod engine_model;
 mod groups;
 mod helpers;
 mod http;
+mod live;
 mod matches;
 mod memberships;
 mod readme;

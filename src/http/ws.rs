@@ -1,0 +1,229 @@
+//! GraphQL over WebSocket at `/graphql`: the `graphql-transport-ws` protocol and the legacy
+//! `graphql-ws` (subscriptions-transport-ws) one, picked from the client's
+//! `Sec-WebSocket-Protocol`.
+//!
+//! Authentication: the `Authorization: Bearer …` header of the upgrade request (refused with
+//! 401 when present but invalid), or the `connection_init` payload — `{"Authorization": "Bearer
+//! …"}` (any case) or `{"authToken": "…"}` — which wins when both are given. A connection that
+//! cannot authenticate is closed with code 4401.
+//!
+//! Built on axum's `WebSocketUpgrade` with a 4 KiB read buffer (async-graphql-axum's
+//! `GraphQLSubscription` takes tungstenite's 128 KiB default per connection: 1.4 GB at 10,000
+//! subscribers) and writes that go out frame by frame.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use axum::extract::FromRequestParts;
+use axum::extract::Request;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt, future};
+use serde_json::Value;
+
+use super::Http;
+use super::graphql::{error_response, unauthenticated, viewer_from_headers};
+use crate::auth::{self, Viewer};
+use crate::error::AppError;
+use crate::graphql::event::TokenExpiry;
+use crate::graphql::{CodedSchema, connection_data};
+use crate::state::AppState;
+
+/// The close code for a connection that did not authenticate.
+pub const UNAUTHORIZED: u16 = 4401;
+
+/// Whether a request asks to upgrade to a WebSocket.
+pub fn is_upgrade(req: &Request) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+pub async fn upgrade(http: Http, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let protocol = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| {
+            list.split(',')
+                .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        });
+    let Some(protocol) = protocol else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket to /graphql must offer the graphql-transport-ws (or legacy graphql-ws) subprotocol",
+            "VALIDATION",
+        );
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let from_header = if parts.headers.contains_key(header::AUTHORIZATION) {
+        match viewer_from_headers(&http, &parts.headers).await {
+            Ok(viewer) => {
+                let exp = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(auth::bearer)
+                    .and_then(|t| http.state.jwt.verify(t).ok())
+                    .map(|c| c.exp);
+                Some((viewer, exp))
+            }
+            Err(e) => return unauthenticated(&e),
+        }
+    } else {
+        None
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(1 << 20)
+        .on_upgrade(move |socket| serve(http, socket, protocol, from_header))
+}
+
+async fn serve(
+    http: Http,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    from_header: Option<(Viewer, Option<i64>)>,
+) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|m| future::ready(m.is_ok()))
+        .filter_map(|m| {
+            future::ready(match m {
+                Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                _ => None,
+            })
+        });
+    let refused = Arc::new(AtomicBool::new(false));
+    let state = http.state.clone();
+    let refused_in_init = refused.clone();
+    let on_init = move |payload: Value| async move {
+        match authenticate(&state, from_header, &payload).await {
+            Ok(data) => Ok(data),
+            Err(e) => {
+                refused_in_init.store(true, Ordering::SeqCst);
+                let message = match e {
+                    AppError::Internal(cause) => {
+                        tracing::error!(error = %cause, "WebSocket authentication failed");
+                        "internal error".to_string()
+                    }
+                    other => other.message(),
+                };
+                Err(async_graphql::Error::new(message))
+            }
+        }
+    };
+    let messages =
+        async_graphql::http::WebSocket::new(CodedSchema(http.schema.clone()), input, protocol)
+            .on_connection_init(on_init);
+    futures_util::pin_mut!(messages);
+    let mut closed = false;
+    while let Some(message) = messages.next().await {
+        let message = match message {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => {
+                // A refused connection_init, or an operation before it: 4401 Unauthorized.
+                let unauthorized = refused.load(Ordering::SeqCst)
+                    || (code == 1011 && reason.contains("handshake"));
+                let code = if unauthorized { UNAUTHORIZED } else { code };
+                closed = true;
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: close_reason(&reason).into(),
+                }))
+            }
+        };
+        if sink.send(message).await.is_err() {
+            return;
+        }
+    }
+    if refused.load(Ordering::SeqCst) && !closed {
+        // The legacy protocol reports the refusal as a `connection_error` message; close after it.
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: UNAUTHORIZED,
+                reason: "Unauthorized".into(),
+            })))
+            .await;
+    }
+}
+
+/// A close frame's reason is at most 123 bytes.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}
+
+/// The viewer of a connection: a token in the `connection_init` payload, else the upgrade
+/// request's header.
+async fn authenticate(
+    state: &AppState,
+    from_header: Option<(Viewer, Option<i64>)>,
+    payload: &Value,
+) -> Result<async_graphql::Data, AppError> {
+    let (viewer, exp) = match token_in(payload)? {
+        Some(token) => {
+            let viewer = auth::authenticate(state, &token).await?;
+            (viewer, state.jwt.verify(&token).ok().map(|c| c.exp))
+        }
+        None => from_header.ok_or_else(|| {
+            AppError::Unauthenticated(
+                "a bearer token is required: connection_init payload {\"Authorization\": \"Bearer <jwt>\"}"
+                    .into(),
+            )
+        })?,
+    };
+    let mut data = connection_data(state, viewer);
+    if let Some(exp) = exp {
+        data.insert(TokenExpiry(exp));
+    }
+    Ok(data)
+}
+
+/// The token of a `connection_init` payload: `Authorization` (any case, `Bearer <jwt>`), or
+/// `authToken`/`token` (the bare JWT, or `Bearer <jwt>`); also inside a `headers` object.
+fn token_in(payload: &Value) -> Result<Option<String>, AppError> {
+    let Some(map) = payload.as_object() else {
+        return Ok(None);
+    };
+    if let Some(headers) = map.get("headers").filter(|h| h.is_object())
+        && let Some(token) = token_in(headers)?
+    {
+        return Ok(Some(token));
+    }
+    for (key, value) in map {
+        let key = key.to_ascii_lowercase();
+        if !["authorization", "authtoken", "token"].contains(&key.as_str()) {
+            continue;
+        }
+        let Some(value) = value.as_str() else {
+            return Err(AppError::Unauthenticated(format!(
+                "the {key} of connection_init must be a string"
+            )));
+        };
+        let token = match auth::bearer(value) {
+            Some(t) => t.to_string(),
+            None if key == "authorization" => {
+                return Err(AppError::Unauthenticated(
+                    "the Authorization of connection_init must be 'Bearer <jwt>'".into(),
+                ));
+            }
+            None => value.trim().to_string(),
+        };
+        return Ok(Some(token));
+    }
+    Ok(None)
+}

@@ -1,0 +1,433 @@
+//! Assignment events: the append-only `assignment_events` table read as a stream. This module
+//! holds what both the polling query and the live subscription share — the opaque cursor, the
+//! filter (checked once, then compiled to SQL or to an in-memory test), reading a batch after a
+//! cursor, and retention. `bus` wakes readers after commits; `live` is one subscriber's stream.
+//!
+//! Ordering: every writing transaction first bumps its organization's `write_seq` (service::tx),
+//! which serializes an organization's writers, and appends its events after that; so within an
+//! organization `seq` order is commit order, and "every event with `seq` ≤ the largest visible
+//! one" is a consistent prefix. A reader never sees an event before its transaction commits,
+//! because it reads the table, never the writer's memory.
+
+pub mod bus;
+pub mod live;
+
+use std::collections::HashSet;
+
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use uuid::Uuid;
+
+use crate::auth::{OrgRole, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::service::authz;
+use crate::service::page::{Page, PageRequest, decode_cursor, encode_cursor};
+use crate::service::sql::{self, Q};
+use crate::state::AppState;
+use crate::vals;
+use entity::assignment;
+
+pub use bus::EventBus;
+
+/// Every kind of assignment event, as stored in `assignment_events.kind`.
+pub const KINDS: &[&str] = &[
+    "ASSIGNED",
+    "UNLOCKED",
+    "STARTED",
+    "COMPLETED",
+    "WITHDRAWN",
+    "OVERDUE",
+    "EXPIRED",
+    "RENEWAL_OPENED",
+];
+
+/// One event with the assignment it is about, as the assignment stood when the event was read.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub assignment: assignment::Model,
+}
+
+impl Event {
+    pub fn user_id(&self) -> Uuid {
+        self.assignment.user_id
+    }
+
+    pub fn course_id(&self) -> Uuid {
+        self.assignment.course_id
+    }
+}
+
+/// The opaque cursor of an event: its organization and sequence number.
+pub fn cursor(org_id: Uuid, seq: i64) -> String {
+    encode_cursor(&(org_id, seq))
+}
+
+/// Decodes `after` for `viewer`: a cursor that does not decode, or names another organization,
+/// is VALIDATION.
+pub fn parse_cursor(viewer: &Viewer, after: &str) -> AppResult<i64> {
+    let (org_id, seq): (Uuid, i64) = decode_cursor(after)?;
+    if org_id != viewer.org_id {
+        return Err(AppError::validation(
+            "after",
+            "the cursor is not from this organization",
+        ));
+    }
+    if seq < 0 {
+        return Err(AppError::validation("after", "the cursor is malformed"));
+    }
+    Ok(seq)
+}
+
+/// What a subscriber or a poller asked for; every part given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub user_id: Option<Uuid>,
+    /// Events of users who were members of this group (and, with `include_subgroups`, of its
+    /// subgroups) when the event happened.
+    pub group_id: Option<Uuid>,
+    pub include_subgroups: bool,
+    pub course_id: Option<Uuid>,
+    /// Events of assignments this rule required when the event happened.
+    pub rule_id: Option<Uuid>,
+    /// Any of these kinds; `None` = every kind.
+    pub kinds: Option<Vec<String>>,
+}
+
+/// A filter checked against the viewer's permissions and the organization's objects, ready to
+/// run as SQL or (for the parts that need no lookup) in memory.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub viewer: Viewer,
+    pub filter: EventFilter,
+    kinds: Option<HashSet<String>>,
+}
+
+impl Prepared {
+    /// Whether `event` passes every part of the filter that needs no database lookup; `exact`
+    /// tells whether that settles it (no group, rule or reporting-line part remains).
+    pub fn quick_match(&self, event: &Event) -> (bool, bool) {
+        let f = &self.filter;
+        let passes = f.user_id.is_none_or(|u| u == event.user_id())
+            && f.course_id.is_none_or(|c| c == event.course_id())
+            && self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
+            && match self.viewer.role {
+                OrgRole::Learner => event.user_id() == self.viewer.user_id,
+                _ => true,
+            };
+        (passes, self.is_exact_in_memory())
+    }
+
+    /// True when `quick_match` decides alone: no group or rule part, and a viewer who sees
+    /// everyone or only themself.
+    pub fn is_exact_in_memory(&self) -> bool {
+        self.filter.group_id.is_none()
+            && self.filter.rule_id.is_none()
+            && self.viewer.role != OrgRole::Manager
+    }
+
+    /// The SQL condition on `assignment_events e` for this filter (visibility included).
+    fn sql(&self, q: &mut Q) -> String {
+        let f = &self.filter;
+        let mut clauses = vec![
+            format!("e.org_id = {}", q.bind(self.viewer.org_id)),
+            authz::visible_users_sql(q, &self.viewer, "e.user_id"),
+        ];
+        if let Some(u) = f.user_id {
+            clauses.push(format!("e.user_id = {}", q.bind(u)));
+        }
+        if let Some(c) = f.course_id {
+            clauses.push(format!("e.course_id = {}", q.bind(c)));
+        }
+        if let Some(kinds) = &f.kinds {
+            clauses.push(format!("e.kind IN ({})", q.bind_strs(kinds)));
+        }
+        if let Some(g) = f.group_id {
+            let g = q.bind(g);
+            let groups = if f.include_subgroups {
+                format!("(SELECT c.descendant_id FROM group_closure c WHERE c.ancestor_id = {g})")
+            } else {
+                format!("({g})")
+            };
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = e.user_id AND m.group_id IN {groups} \
+                 AND m.since <= e.at AND (m.until IS NULL OR m.until >= e.at))"
+            ));
+        }
+        if let Some(r) = f.rule_id {
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = e.assignment_id \
+                 AND ar.rule_id = {} AND (ar.until IS NULL OR ar.until >= e.at))",
+                q.bind(r)
+            ));
+        }
+        clauses.join(" AND ")
+    }
+}
+
+/// Checks a filter for `viewer`: unknown ids are NOT_FOUND, another user's events for a viewer
+/// who may not see that user FORBIDDEN, an empty `kinds` list or an unknown kind VALIDATION.
+pub async fn prepare(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: EventFilter,
+) -> AppResult<Prepared> {
+    let org = viewer.org_id;
+    if let Some(u) = filter.user_id {
+        exists(conn, "users", org, u, "user").await?;
+        if !authz::can_see_user(conn, viewer, u).await? {
+            return Err(AppError::forbidden(format!(
+                "the {} role may not see this user's events",
+                viewer.role.as_str()
+            )));
+        }
+    }
+    if let Some(g) = filter.group_id {
+        exists(conn, "org_groups", org, g, "group").await?;
+    }
+    if let Some(c) = filter.course_id {
+        exists(conn, "courses", org, c, "course").await?;
+    }
+    if let Some(r) = filter.rule_id {
+        exists(conn, "rules", org, r, "rule").await?;
+    }
+    let kinds = match &filter.kinds {
+        None => None,
+        Some(k) if k.is_empty() => {
+            return Err(AppError::validation(
+                "kinds",
+                "kinds must name at least one kind (leave it out for every kind)",
+            ));
+        }
+        Some(k) => {
+            if let Some(bad) = k.iter().find(|k| !KINDS.contains(&k.as_str())) {
+                return Err(AppError::validation("kinds", format!("unknown kind {bad}")));
+            }
+            Some(k.iter().cloned().collect())
+        }
+    };
+    Ok(Prepared {
+        viewer: viewer.clone(),
+        filter,
+        kinds,
+    })
+}
+
+async fn exists(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    org_id: Uuid,
+    id: Uuid,
+    what: &str,
+) -> AppResult<()> {
+    let n = sql::scalar_i64(
+        conn,
+        &format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND org_id = $2"),
+        vals![id, org_id],
+    )
+    .await?;
+    if n == 0 {
+        return Err(AppError::not_found(what));
+    }
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct EventHead {
+    ev_seq: i64,
+    ev_at: i64,
+    ev_kind: String,
+}
+
+/// Events of `filter` with `after < seq ≤ upto` (no upper bound when `upto` is `None`), oldest
+/// first, at most `limit`.
+pub async fn read(
+    conn: &impl ConnectionTrait,
+    filter: &Prepared,
+    after: i64,
+    upto: Option<i64>,
+    limit: usize,
+) -> AppResult<Vec<Event>> {
+    let mut q = Q::new();
+    let mut where_sql = filter.sql(&mut q);
+    where_sql.push_str(&format!(" AND e.seq > {}", q.bind(after)));
+    if let Some(upto) = upto {
+        where_sql.push_str(&format!(" AND e.seq <= {}", q.bind(upto)));
+    }
+    q.text = format!(
+        "SELECT e.seq AS ev_seq, e.at AS ev_at, e.kind AS ev_kind, a.* FROM assignment_events e \
+         JOIN assignments a ON a.id = e.assignment_id WHERE {where_sql} ORDER BY e.seq LIMIT {limit}"
+    );
+    rows_to_events(conn, q).await
+}
+
+/// Every event of an organization after `after` (no permission filter: the live bus shares
+/// these among the organization's subscribers, each of which filters for itself).
+pub async fn read_org(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    after: i64,
+    limit: usize,
+) -> AppResult<Vec<Event>> {
+    let mut q = Q::new();
+    let (org, after) = (q.bind(org_id), q.bind(after));
+    q.text = format!(
+        "SELECT e.seq AS ev_seq, e.at AS ev_at, e.kind AS ev_kind, a.* FROM assignment_events e \
+         JOIN assignments a ON a.id = e.assignment_id WHERE e.org_id = {org} AND e.seq > {after} \
+         ORDER BY e.seq LIMIT {limit}"
+    );
+    rows_to_events(conn, q).await
+}
+
+async fn rows_to_events(conn: &impl ConnectionTrait, q: Q) -> AppResult<Vec<Event>> {
+    let rows = conn
+        .query_all_raw(sql::stmt(conn, &q.text, q.values))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let head = EventHead::from_query_result(row, "")?;
+            Ok(Event {
+                seq: head.ev_seq,
+                at: head.ev_at,
+                kind: head.ev_kind,
+                assignment: assignment::Model::from_query_result(row, "")?,
+            })
+        })
+        .collect()
+}
+
+/// The organization's newest event (0 when it has none).
+pub async fn head(conn: &impl ConnectionTrait, org_id: Uuid) -> AppResult<i64> {
+    sql::scalar_i64(
+        conn,
+        "SELECT MAX(seq) FROM assignment_events WHERE org_id = $1",
+        vals![org_id],
+    )
+    .await
+}
+
+/// Where a reader resumes: `after` checked against what the table still holds. A cursor whose
+/// following events were pruned (older than the retention period) cannot be resumed: the
+/// client must resync from the queries. A cursor beyond the newest event was never issued here.
+pub async fn resume_point(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    after: &str,
+) -> AppResult<i64> {
+    let seq = parse_cursor(viewer, after)?;
+    let pruned = sql::scalar_i64(
+        conn,
+        "SELECT pruned_through FROM assignment_event_horizons WHERE org_id = $1",
+        vals![viewer.org_id],
+    )
+    .await?;
+    if seq < pruned {
+        return Err(AppError::validation(
+            "after",
+            "the cursor is older than the event retention period and the events after it were \
+             pruned: resync from the assignments query, then subscribe again without `after`",
+        ));
+    }
+    if seq > head(conn, viewer.org_id).await? {
+        return Err(AppError::validation(
+            "after",
+            "the cursor names no event of this organization",
+        ));
+    }
+    Ok(seq)
+}
+
+/// One page of the polling query, oldest first.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    filter: &Prepared,
+    page: &PageRequest,
+) -> AppResult<Page<Event>> {
+    let after = match &page.after {
+        Some(c) => resume_point(conn, &filter.viewer, c).await?,
+        None => 0,
+    };
+    let rows = read(conn, filter, after, None, page.limit() + 1).await?;
+    let org = filter.viewer.org_id;
+    Ok(page.finish(rows, |e| (org, e.seq)))
+}
+
+/// How many events match the filter (for `totalCount`).
+pub async fn count(conn: &impl ConnectionTrait, filter: &Prepared) -> AppResult<i64> {
+    let mut q = Q::new();
+    let where_sql = filter.sql(&mut q);
+    q.text = format!("SELECT COUNT(*) FROM assignment_events e WHERE {where_sql}");
+    q.scalar_i64(conn).await
+}
+
+/// Deletes every event older than `retention_days` (by the state's clock) and records, per
+/// organization, how far pruning went. Returns how many events were deleted. Safe with several
+/// instances: a second pruner waits for the first and then finds less to do.
+pub async fn prune(state: &AppState, retention_days: u32) -> AppResult<u64> {
+    let cutoff = state.now().timestamp_micros() - i64::from(retention_days) * 86_400_000_000;
+    let tx = state.db.write.begin().await?;
+    let horizons: Vec<(Uuid, i64)> = {
+        let rows = tx
+            .query_all_raw(sql::stmt(
+                &tx,
+                "SELECT org_id, MAX(seq) FROM assignment_events WHERE at < $1 GROUP BY org_id",
+                vals![cutoff],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
+            .collect::<AppResult<_>>()?
+    };
+    if horizons.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    sql::exec(
+        &tx,
+        "INSERT INTO assignment_event_prune_permits (id) VALUES (1)",
+        vec![],
+    )
+    .await?;
+    let now = state.now().timestamp_micros();
+    let mut deleted = 0;
+    for (org_id, through) in horizons {
+        deleted += sql::exec(
+            &tx,
+            "DELETE FROM assignment_events WHERE org_id = $1 AND seq <= $2",
+            vals![org_id, through],
+        )
+        .await?;
+        sql::exec(
+            &tx,
+            "INSERT INTO assignment_event_horizons (org_id, pruned_through, pruned_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (org_id) DO UPDATE SET pruned_through = excluded.pruned_through, pruned_at = excluded.pruned_at",
+            vals![org_id, through, now],
+        )
+        .await?;
+    }
+    sql::exec(&tx, "DELETE FROM assignment_event_prune_permits", vec![]).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Prunes every `every` (when the retention is not 0) until the process ends.
+pub fn spawn_prune_loop(state: &AppState, every: std::time::Duration) {
+    let days = state.settings.event_retention_days;
+    if days == 0 {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match prune(&state, days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "pruned old assignment events"),
+                Err(e) => tracing::warn!(error = %e.message(), "pruning assignment events failed"),
+            }
+        }
+    });
+}
