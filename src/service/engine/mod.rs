@@ -1,7 +1,9 @@
 //! The assignment engine: desired-state reconciliation.
 //!
-//!     desired(state) = { (user, course) : some active rule requires it }, each with its reasons
-//!     reconcile(scope) = make the assignments of the users in scope equal desired(state)
+//! ```text
+//! desired(state) = { (user, course) : some active rule requires it }, each with its reasons
+//! reconcile(scope) = make the assignments of the users in scope equal desired(state)
+//! ```
 //!
 //! Every trigger (a hire, a membership change, a rule change …) calls `reconcile` inside its own
 //! transaction. Desired rows are staged in a per-connection temporary table — filled by
