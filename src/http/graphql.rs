@@ -1,43 +1,37 @@
-//! GraphQL over HTTP: `POST /graphql` for everything, `GET /graphql` for queries only, and the
-//! GraphiQL explorer at `/`. Every request must carry `Authorization: Bearer <jwt>`.
+//! GraphQL over HTTP: `POST /graphql` for everything, `GET /graphql` for queries only (or a
+//! WebSocket upgrade, see `ws`). Every request must carry `Authorization: Bearer <jwt>`.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Http;
 use crate::auth::{self, Viewer};
 use crate::error::AppError;
 
-pub async fn graphiql(State(http): State<Http>) -> impl IntoResponse {
-    let bearer = http
-        .state
-        .settings
-        .demo_token
-        .as_ref()
-        .map(|t| format!("Bearer {t}"));
-    let mut source = GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql")
-        .title("skillgraph");
-    if let Some(b) = bearer.as_deref() {
-        source = source.header("Authorization", b);
-    }
-    Html(source.finish())
-}
-
 pub async fn post(
     State(http): State<Http>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
-    execute(&http, &headers, request.into_inner()).await
+    match request {
+        Ok(request) => execute(&http, &headers, request.into_inner()).await,
+        Err(rejection) => bad_request(rejection),
+    }
+}
+
+/// A body that is not a GraphQL request answers a GraphQL-shaped VALIDATION error.
+fn bad_request(rejection: GraphQLRejection) -> Response {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        &format!("the request is not a GraphQL request: {}", rejection.0),
+        "VALIDATION",
+    )
 }
 
 /// `GET /graphql`: a WebSocket upgrade (subscriptions, see `ws`), or a query.
@@ -48,7 +42,7 @@ pub async fn get(State(http): State<Http>, req: Request) -> Response {
     let headers = req.headers().clone();
     match GraphQLRequest::<GraphQLRejection>::from_request(req, &http).await {
         Ok(request) => get_query(&http, &headers, request.into_inner()).await,
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => bad_request(rejection),
     }
 }
 

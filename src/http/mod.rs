@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware (request ids, tracing, body limit, timeout) and the
 //! authentication extractor. GraphQL itself lives in `graphql/`.
 
+mod explorer;
 mod graphql;
 mod health;
 mod ws;
@@ -24,6 +25,11 @@ pub struct Http {
     pub schema: AppSchema,
 }
 
+/// Why the GraphiQL explorer's assets are not embedded in this build ("" when they are).
+pub fn explorer_missing() -> &'static str {
+    explorer::MISSING
+}
+
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
@@ -32,7 +38,8 @@ pub fn router(state: AppState) -> Router {
         state,
     };
     Router::new()
-        .route("/", get(graphql::graphiql))
+        .route("/", get(explorer::page))
+        .route("/explorer/{file}", get(explorer::asset))
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

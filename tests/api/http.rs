@@ -166,6 +166,11 @@ async fn malformed_bodies_and_invalid_documents_are_client_errors_with_codes() {
         .await
         .unwrap();
     assert!(res.status().is_client_error(), "{}", res.status());
+    let body: Value = res.json().await.expect("a GraphQL-shaped JSON body");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body}"
+    );
     let (_, body) = server
         .post(Some(&app.admin), json!({ "query": "{ viewer { nope } }" }))
         .await;
@@ -198,4 +203,90 @@ async fn queries_deeper_than_the_limit_are_refused() {
         "{body}"
     );
     assert!(body["data"].is_null());
+}
+
+#[tokio::test]
+async fn the_explorer_is_served_from_this_server_only_and_carries_no_token_outside_demo_mode() {
+    let app = TestApp::spawn().await;
+    let server = serve(&app).await;
+    let res = server
+        .client
+        .get(format!("{}/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_lowercase(),
+        "text/html; charset=utf-8"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<meta charset=\"utf-8\">"));
+    assert!(!page.contains("Bearer ey"), "no token outside demo mode");
+    let mut refs = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        for part in page.split(attr).skip(1) {
+            refs.push(part.split('"').next().unwrap().to_string());
+        }
+    }
+    assert!(!refs.is_empty());
+    for r in &refs {
+        assert!(
+            (r.starts_with('/') && !r.starts_with("//")) || r.starts_with("data:"),
+            "{r} points at another host"
+        );
+    }
+    if skillgraph_has_explorer_assets() {
+        assert!(page.contains("\"endpoint\":\"/graphql\""));
+        assert!(page.contains("\"subscriptionEndpoint\":\"/graphql\""));
+        for r in refs.iter().filter(|r| r.starts_with("/explorer/")) {
+            let res = server
+                .client
+                .get(format!("{}{r}", server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{r}");
+            assert!(
+                res.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .contains("charset=utf-8")
+            );
+        }
+    }
+    for path in ["/explorer/nope.js", "/nope", "/index.html"] {
+        let res = server
+            .client
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+
+    // In demo mode the page opens with the demo token in its headers.
+    let mut settings = (*app.state.settings).clone();
+    settings.demo_token = Some("eyJdemo.token".into());
+    let mut state = app.state.clone();
+    state.settings = std::sync::Arc::new(settings);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, skillgraph::app(state)).await.unwrap() });
+    let page = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    if skillgraph_has_explorer_assets() {
+        assert!(page.contains("Bearer eyJdemo.token"));
+    }
+}
+
+fn skillgraph_has_explorer_assets() -> bool {
+    skillgraph::http::explorer_missing().is_empty()
 }

@@ -241,6 +241,10 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
         } else {
             &app.admin
         };
+        if is_subscription(&example.query) {
+            check_subscription(&app, &example.query, vars, token, &at).await;
+            continue;
+        }
         let response = app.execute(&example.query, vars, token).await;
         let errors = response["errors"].as_array().map_or(0, Vec::len);
         assert_eq!(errors, 0, "{at}: {response:#}");
@@ -530,6 +534,38 @@ fn rows(assignments: &Value, fields: &[&str]) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+fn is_subscription(query: &str) -> bool {
+    let doc = async_graphql::parser::parse_query(query)
+        .unwrap_or_else(|e| panic!("does not parse: {e}\n{query}"));
+    doc.operations
+        .iter()
+        .any(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Subscription)
+}
+
+/// A subscription example runs over the schema's stream: it must be accepted (filters, ids,
+/// permissions and fields are checked when it starts) and, when it replays events, deliver
+/// them without errors.
+async fn check_subscription(app: &DemoApp, query: &str, vars: Value, token: &str, at: &str) {
+    use futures_util::StreamExt;
+    let viewer = skillgraph::auth::authenticate(&app.state, token)
+        .await
+        .unwrap();
+    let request =
+        async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(vars));
+    let mut stream = app
+        .schema
+        .execute_stream(skillgraph::graphql::with_request_data(
+            request, &app.state, viewer,
+        ));
+    if let Ok(first) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), stream.next()).await
+    {
+        let response = serde_json::to_value(first.expect("a subscription response")).unwrap();
+        let errors = response["errors"].as_array().map_or(0, Vec::len);
+        assert_eq!(errors, 0, "{at}: {response:#}");
+    }
 }
 
 #[test]

@@ -27,6 +27,7 @@ export async function startDemo() {
   await new Promise((ready, fail) => {
     const timer = setTimeout(() => fail(new Error('the server did not start within 60 s')), 60_000);
     child.on('exit', (code) => fail(new Error(`the server exited with ${code}`)));
+    child.on('error', (e) => fail(new Error(`cannot start ${binary()}: ${e.message}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith('admin token: ')) server.admin = line.slice('admin token: '.length);
       else if (line.startsWith('learner token: ')) server.learner = line.slice('learner token: '.length);
