@@ -365,7 +365,12 @@ async fn seed_catalogue<C: sea_orm::ConnectionTrait>(
     .await?;
     let mut q = sql::Q::new();
     let org = q.bind(org_id);
-    let names = q.bind_strs(&FEATURED.iter().map(|f| f.to_lowercase()).collect::<Vec<_>>());
+    let names = q.bind_strs(
+        &FEATURED
+            .iter()
+            .map(|f| f.to_lowercase())
+            .collect::<Vec<_>>(),
+    );
     q.text = format!(
         "UPDATE role_categories SET featured = TRUE WHERE org_id = {org} AND name_norm IN ({names})"
     );
@@ -421,7 +426,14 @@ async fn seed_ratings<C: sea_orm::ConnectionTrait>(
         }
         let level = 1 + ((i * 7 + row.skill.len()) % 5) as i32;
         skill::record_rating_in(
-            conn, org_id, actor, now, row.user_id, row.skill_id, level, "MANAGER",
+            conn,
+            org_id,
+            actor,
+            now,
+            row.user_id,
+            row.skill_id,
+            level,
+            "MANAGER",
         )
         .await?;
     }
@@ -544,13 +556,19 @@ async fn skill_ids<C: sea_orm::ConnectionTrait>(
 /// The skills each course develops (by name), for recommendations.
 const COURSE_SKILLS: &[(&str, &[(&str, i32)])] = &[
     ("CRM walkthrough", &[("CRM", 3)]),
-    ("Enterprise pricing", &[("Product knowledge", 3), ("Negotiation", 3)]),
+    (
+        "Enterprise pricing",
+        &[("Product knowledge", 3), ("Negotiation", 3)],
+    ),
     ("Forklift certification", &[("Forklift operation", 3)]),
     ("Site safety", &[("Workplace safety", 3)]),
     ("Payment data handling", &[("Payment data handling", 3)]),
     ("Negotiation masterclass", &[("Negotiation", 4)]),
     ("Sales forecasting", &[("Forecasting", 3)]),
-    ("Key account management", &[("Account management", 3), ("Negotiation", 3)]),
+    (
+        "Key account management",
+        &[("Account management", 3), ("Negotiation", 3)],
+    ),
 ];
 
 /// The demo's courses and the rules that assign them, from the company's life.

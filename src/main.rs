@@ -164,8 +164,7 @@ async fn import_roles(args: ImportRolesArgs) -> Result<(), String> {
             .progress_chars("=> "),
     );
     let bar = Bar(bar);
-    let result =
-        role_import::import_as_system(&state, args.org, &bytes, args.dry_run, &bar).await;
+    let result = role_import::import_as_system(&state, args.org, &bytes, args.dry_run, &bar).await;
     bar.0.finish_and_clear();
     match result {
         Ok(r) => {
@@ -175,7 +174,10 @@ async fn import_roles(args: ImportRolesArgs) -> Result<(), String> {
             println!("roles unchanged: {}", r.roles_unchanged.len());
             println!("skills {verb}created: {}", r.skills_created.len());
             println!("categories {verb}created: {}", r.categories_created.len());
-            println!("links {verb}added: {}, {verb}removed: {}", r.links_added, r.links_removed);
+            println!(
+                "links {verb}added: {}, {verb}removed: {}",
+                r.links_added, r.links_removed
+            );
             if r.dry_run {
                 println!("dry run: nothing was written");
             }

@@ -110,7 +110,9 @@ pub struct CourseSkillInput {
     pub level: i32,
 }
 
-fn course_skills(list: &[CourseSkillInput]) -> Result<Vec<(uuid::Uuid, i32)>, crate::error::AppError> {
+fn course_skills(
+    list: &[CourseSkillInput],
+) -> Result<Vec<(uuid::Uuid, i32)>, crate::error::AppError> {
     list.iter()
         .map(|s| Ok((parse_id(&s.skill_id, "skill")?, s.level)))
         .collect()

@@ -51,11 +51,7 @@ by_id_loader!(RoleLoader, role_entity::Model, role::find_many);
 by_id_loader!(CourseLoader, course_entity::Model, course::find_many);
 by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
 by_id_loader!(SkillLoader, skill_entity::Model, skill::find_many);
-by_id_loader!(
-    CategoryLoader,
-    role_category::Model,
-    role::find_categories
-);
+by_id_loader!(CategoryLoader, role_category::Model, role::find_categories);
 by_id_loader!(
     AssignmentLoader,
     assignment_entity::Model,

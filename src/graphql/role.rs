@@ -96,7 +96,11 @@ impl Role {
     /// defaults to the viewer; a user outside the viewer's view is FORBIDDEN, an unknown one
     /// NOT_FOUND.
     #[graphql(name = "match")]
-    async fn fit(&self, ctx: &Context<'_>, user_id: Option<ID>) -> async_graphql::Result<RoleMatch> {
+    async fn fit(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<RoleMatch> {
         let user_id = visible_user(ctx, user_id.as_ref()).await?;
         let fit = loaders(ctx)?
             .fits
@@ -596,9 +600,8 @@ impl RoleMutation {
     ) -> async_graphql::Result<UpdateRoleCategoryPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "role category")?;
-        let c =
-            service::update_category(state, viewer, id, input.name.as_deref(), input.featured)
-                .await?;
+        let c = service::update_category(state, viewer, id, input.name.as_deref(), input.featured)
+            .await?;
         Ok(UpdateRoleCategoryPayload {
             role_category: RoleCategory(c),
         })

@@ -293,8 +293,7 @@ impl SkillMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(d) => Some(Some(d.as_str())),
         };
-        let skill =
-            service::update(state, viewer, id, input.name.as_deref(), description).await?;
+        let skill = service::update(state, viewer, id, input.name.as_deref(), description).await?;
         Ok(UpdateSkillPayload {
             skill: Skill(skill),
         })

@@ -193,14 +193,12 @@ pub async fn user_matches(
     ));
     q.text = text;
     let rows: Vec<UserScoreRow> = q.all(conn).await?;
-    Ok(page
-        .finish(rows, |r| (r.score, r.user_id))
-        .map(|r| Match {
-            user_id: r.user_id,
-            role_id,
-            required,
-            met: r.met,
-        }))
+    Ok(page.finish(rows, |r| (r.score, r.user_id)).map(|r| Match {
+        user_id: r.user_id,
+        role_id,
+        required,
+        met: r.met,
+    }))
 }
 
 pub async fn count_user_matches(
@@ -274,8 +272,7 @@ pub async fn fits(
     conn: &impl ConnectionTrait,
     pairs: &[(Uuid, Uuid)],
 ) -> AppResult<HashMap<(Uuid, Uuid), Fit>> {
-    let mut out: HashMap<(Uuid, Uuid), Fit> =
-        pairs.iter().map(|p| (*p, Fit::default())).collect();
+    let mut out: HashMap<(Uuid, Uuid), Fit> = pairs.iter().map(|p| (*p, Fit::default())).collect();
     // Two parameters per pair: stay well under the parameter limits.
     for chunk in pairs.chunks(5_000) {
         let mut q = Q::new();
@@ -433,7 +430,11 @@ struct ClosingRow {
 }
 
 /// The role recommendations aim at: the user's target role, else their primary role.
-pub async fn aim(conn: &impl ConnectionTrait, org_id: Uuid, user_id: Uuid) -> AppResult<Option<Uuid>> {
+pub async fn aim(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<Uuid>> {
     let user = crate::service::user::require_user(conn, org_id, user_id, "user").await?;
     Ok(user.target_role_id.or(user.primary_role_id))
 }

@@ -210,13 +210,13 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
         vals![org_id, id],
     )
     .await?;
-    for (column, value) in [("primary_role_id", now), ("target_role_id", now)] {
+    for column in ["primary_role_id", "target_role_id"] {
         sql::exec(
             &tx,
             &format!(
                 "UPDATE users SET {column} = NULL, updated_at = $1 WHERE org_id = $2 AND {column} = $3"
             ),
-            vals![value, org_id, id],
+            vals![now, org_id, id],
         )
         .await?;
     }
@@ -226,12 +226,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
         vals![org_id, id],
     )
     .await?;
-    sql::exec(
-        &tx,
-        "DELETE FROM role_skills WHERE role_id = $1",
-        vals![id],
-    )
-    .await?;
+    sql::exec(&tx, "DELETE FROM role_skills WHERE role_id = $1", vals![id]).await?;
     sql::exec(
         &tx,
         "DELETE FROM roles WHERE id = $1 AND org_id = $2",
@@ -522,9 +517,8 @@ pub async fn skills_of(
     }
     let mut q = Q::new();
     let list = q.bind_ids(role_ids);
-    q.text = format!(
-        "SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position"
-    );
+    q.text =
+        format!("SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position");
     for rs in q.all::<role_skill::Model>(conn).await? {
         out.entry(rs.role_id).or_default().push(rs);
     }

@@ -4,6 +4,7 @@
 //! updated. All-or-nothing: every problem of the file is collected, each with its line and
 //! column, and a single one rejects the whole file before anything is written.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
@@ -35,6 +36,8 @@ pub const COLUMNS: [&str; 6] = [
 
 /// Most parameters bound in one statement (SQLite allows 32,766, PostgreSQL 65,535).
 const MAX_PARAMS: usize = 30_000;
+/// Rows per multi-row INSERT: past a few hundred, longer statements only cost more to prepare.
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// What an import did, or with `dry_run` would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -312,11 +315,7 @@ fn parse(
             errors.push(RowError {
                 row: line,
                 column: String::new(),
-                message: format!(
-                    "expected {} fields, found {}",
-                    headers.len(),
-                    record.len()
-                ),
+                message: format!("expected {} fields, found {}", headers.len(), record.len()),
             });
             continue;
         }
@@ -507,11 +506,7 @@ impl Plan {
         let mut r = ImportReport {
             dry_run,
             skills_created: self.new_skills.iter().map(|(_, n)| n.clone()).collect(),
-            categories_created: self
-                .new_categories
-                .iter()
-                .map(|(_, n)| n.clone())
-                .collect(),
+            categories_created: self.new_categories.iter().map(|(_, n)| n.clone()).collect(),
             ..Default::default()
         };
         for p in &self.rows {
@@ -597,16 +592,14 @@ async fn plan(
     let mut plan = Plan::default();
     for row in &rows {
         if let Some(c) = &row.category
-            && !category_ids.contains_key(&norm(c))
+            && let Entry::Vacant(slot) = category_ids.entry(norm(c))
         {
-            let id = Uuid::now_v7();
-            category_ids.insert(norm(c), id);
+            let id = *slot.insert(Uuid::now_v7());
             plan.new_categories.push((id, c.clone()));
         }
         for (s, _) in &row.skills {
-            if !skill_ids.contains_key(&norm(s)) {
-                let id = Uuid::now_v7();
-                skill_ids.insert(norm(s), id);
+            if let Entry::Vacant(slot) = skill_ids.entry(norm(s)) {
+                let id = *slot.insert(Uuid::now_v7());
                 plan.new_skills.push((id, s.clone()));
             }
         }
@@ -656,7 +649,9 @@ async fn plan(
                     || e.description != row.description
                     || e.category_id != category_id
                     || e.responsibilities != responsibilities_json;
-                let skills_changed = current_skills.get(&e.id).map_or(!skills.is_empty(), |c| *c != skills);
+                let skills_changed = current_skills
+                    .get(&e.id)
+                    .map_or(!skills.is_empty(), |c| *c != skills);
                 let current: HashSet<Uuid> = current_links
                     .get(&e.id)
                     .map(|l| l.iter().copied().collect())
@@ -669,7 +664,12 @@ async fn plan(
                     .collect();
                 let mut remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
                 remove.sort();
-                (fields_changed || skills_changed, skills_changed, add, remove)
+                (
+                    fields_changed || skills_changed,
+                    skills_changed,
+                    add,
+                    remove,
+                )
             }
         };
         plan.rows.push(Planned {
@@ -705,7 +705,9 @@ async fn requirements_of(
     .await?;
     let wanted: HashSet<Uuid> = role_ids.iter().copied().collect();
     for r in rows.into_iter().filter(|r| wanted.contains(&r.role_id)) {
-        out.entry(r.role_id).or_default().push((r.skill_id, r.level));
+        out.entry(r.role_id)
+            .or_default()
+            .push((r.skill_id, r.level));
     }
     Ok(out)
 }
@@ -740,7 +742,7 @@ async fn insert_rows(
     rows: Vec<Vec<Value>>,
     progress: &dyn Progress,
 ) -> AppResult<()> {
-    let per_statement = (MAX_PARAMS / columns.len()).clamp(1, 1_000);
+    let per_statement = (MAX_PARAMS / columns.len()).clamp(1, ROWS_PER_STATEMENT);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut q = Q::new();
@@ -792,7 +794,15 @@ async fn apply(
     insert_rows(
         conn,
         "role_categories",
-        &["id", "org_id", "name", "name_norm", "featured", "created_at", "updated_at"],
+        &[
+            "id",
+            "org_id",
+            "name",
+            "name_norm",
+            "featured",
+            "created_at",
+            "updated_at",
+        ],
         plan.new_categories
             .iter()
             .map(|(id, name)| {
@@ -813,7 +823,14 @@ async fn apply(
     insert_rows(
         conn,
         "skills",
-        &["id", "org_id", "name", "name_norm", "created_at", "updated_at"],
+        &[
+            "id",
+            "org_id",
+            "name",
+            "name_norm",
+            "created_at",
+            "updated_at",
+        ],
         plan.new_skills
             .iter()
             .map(|(id, name)| {

@@ -33,7 +33,15 @@ fn route_names(data: &Value) -> Vec<Vec<String>> {
 async fn career_paths_are_every_shortest_route_even_with_cycles() {
     let app = TestApp::spawn().await;
     let mut r = std::collections::HashMap::new();
-    for name in ["Rep", "Senior Rep", "Team Lead", "Sales Manager", "Director", "Analyst", "Island"] {
+    for name in [
+        "Rep",
+        "Senior Rep",
+        "Team Lead",
+        "Sales Manager",
+        "Director",
+        "Analyst",
+        "Island",
+    ] {
         r.insert(name, app.role(name, None).await);
     }
     // Rep → Senior Rep → Sales Manager → Director; Rep → Team Lead → Sales Manager;
@@ -63,7 +71,9 @@ async fn career_paths_are_every_shortest_route_even_with_cycles() {
     // Around the cycle: Sales Manager → Rep is one step.
     let data = app.ok(PATHS, q("Sales Manager", "Rep"), &app.admin).await;
     assert_eq!(route_names(&data), vec![vec!["Sales Manager", "Rep"]]);
-    let data = app.ok(PATHS, q("Senior Rep", "Team Lead"), &app.admin).await;
+    let data = app
+        .ok(PATHS, q("Senior Rep", "Team Lead"), &app.admin)
+        .await;
     assert_eq!(
         route_names(&data),
         vec![vec!["Senior Rep", "Sales Manager", "Rep", "Team Lead"]]
@@ -133,15 +143,23 @@ async fn career_paths_carry_the_users_match_for_each_role() {
     );
     let (_, other) = app.other_org().await;
     assert_code(
-        &app.execute(PATHS, json!({ "f": a.to_string(), "t": b.to_string() }), &other)
-            .await,
+        &app.execute(
+            PATHS,
+            json!({ "f": a.to_string(), "t": b.to_string() }),
+            &other,
+        )
+        .await,
         "NOT_FOUND",
     );
     let learner = app.token(app.user().await, OrgRole::Learner);
     // Roles outside a learner's view are unknown to them.
     assert_code(
-        &app.execute(PATHS, json!({ "f": a.to_string(), "t": b.to_string() }), &learner)
-            .await,
+        &app.execute(
+            PATHS,
+            json!({ "f": a.to_string(), "t": b.to_string() }),
+            &learner,
+        )
+        .await,
         "NOT_FOUND",
     );
 }
@@ -180,7 +198,11 @@ async fn the_viewer_sets_and_clears_their_own_target_role() {
     let learner = app.token(u, OrgRole::Learner);
     let set = "mutation($i: SetTargetRoleInput!) { setTargetRole(input: $i) { user { id targetRole { name } } } }";
     let data = app
-        .ok(set, json!({ "i": { "roleId": role.to_string() } }), &learner)
+        .ok(
+            set,
+            json!({ "i": { "roleId": role.to_string() } }),
+            &learner,
+        )
         .await;
     assert_eq!(
         data["setTargetRole"]["user"],
@@ -261,7 +283,10 @@ async fn course(app: &TestApp, title: &str, minutes: i32, skills: &[(Uuid, i32)]
         )
         .await;
     assert_eq!(
-        data["createCourse"]["course"]["skills"].as_array().unwrap().len(),
+        data["createCourse"]["course"]["skills"]
+            .as_array()
+            .unwrap()
+            .len(),
         skills.len()
     );
     id(&data["createCourse"]["course"]["id"])
@@ -280,7 +305,12 @@ async fn recommendations_close_the_most_gaps_shortest_first_and_skip_completed_c
     let target = app.role("Data Analyst", Some(open)).await;
     app.set_role_skills(
         target,
-        &[(sql, Some(3)), (stats, Some(2)), (viz, None), (excel, Some(2))],
+        &[
+            (sql, Some(3)),
+            (stats, Some(2)),
+            (viz, None),
+            (excel, Some(2)),
+        ],
     )
     .await;
     let primary = app.role("Clerk", Some(open)).await;
@@ -345,7 +375,8 @@ async fn recommendations_close_the_most_gaps_shortest_first_and_skip_completed_c
     // Someone else's recommendations: FORBIDDEN for a learner.
     let colleague = app.token(app.user().await, OrgRole::Learner);
     assert_code(
-        &app.execute(q, json!({ "u": u.to_string() }), &colleague).await,
+        &app.execute(q, json!({ "u": u.to_string() }), &colleague)
+            .await,
         "FORBIDDEN",
     );
     // No target and no primary role: nothing to aim at.
@@ -362,17 +393,30 @@ async fn course_skills_are_validated_and_replaced() {
     let create = "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }";
     let before = app.counts().await;
     for (skills, code) in [
-        (json!([{ "skillId": sql.to_string(), "level": 6 }]), "VALIDATION"),
-        (json!([{ "skillId": sql.to_string(), "level": 0 }]), "VALIDATION"),
+        (
+            json!([{ "skillId": sql.to_string(), "level": 6 }]),
+            "VALIDATION",
+        ),
+        (
+            json!([{ "skillId": sql.to_string(), "level": 0 }]),
+            "VALIDATION",
+        ),
         (
             json!([{ "skillId": sql.to_string(), "level": 1 }, { "skillId": sql.to_string(), "level": 2 }]),
             "VALIDATION",
         ),
-        (json!([{ "skillId": Uuid::now_v7().to_string(), "level": 1 }]), "NOT_FOUND"),
+        (
+            json!([{ "skillId": Uuid::now_v7().to_string(), "level": 1 }]),
+            "NOT_FOUND",
+        ),
     ] {
         assert_code(
-            &app.execute(create, json!({ "i": { "title": "X", "skills": skills } }), &app.admin)
-                .await,
+            &app.execute(
+                create,
+                json!({ "i": { "title": "X", "skills": skills } }),
+                &app.admin,
+            )
+            .await,
             code,
         );
     }

@@ -64,8 +64,14 @@ async fn the_sample_file_imports_and_importing_it_again_changes_nothing() {
     let first = import(&app, &csv, false).await;
     let r = &first["data"]["importRolesCsv"];
     assert_eq!(r["dryRun"], false, "{first:#}");
-    assert_eq!(r["rolesCreated"], dry["data"]["importRolesCsv"]["rolesCreated"]);
-    assert_eq!(r["skillsCreated"], dry["data"]["importRolesCsv"]["skillsCreated"]);
+    assert_eq!(
+        r["rolesCreated"],
+        dry["data"]["importRolesCsv"]["rolesCreated"]
+    );
+    assert_eq!(
+        r["skillsCreated"],
+        dry["data"]["importRolesCsv"]["skillsCreated"]
+    );
     assert_eq!(r["roles"].as_array().unwrap().len(), 20);
     assert_eq!(r["roles"][0]["name"], "Sales Representative");
     assert_eq!(app.rows("roles").await, 20);
@@ -78,8 +84,15 @@ async fn the_sample_file_imports_and_importing_it_again_changes_nothing() {
     assert_eq!(r["rolesUpdated"], json!([]));
     assert_eq!(r["rolesUnchanged"].as_array().unwrap().len(), 20);
     assert_eq!(r["skillsCreated"], json!([]));
-    assert_eq!((r["linksAdded"].clone(), r["linksRemoved"].clone()), (json!(0), json!(0)));
-    assert_eq!(app.counts().await, after_first, "the second import wrote nothing");
+    assert_eq!(
+        (r["linksAdded"].clone(), r["linksRemoved"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        app.counts().await,
+        after_first,
+        "the second import wrote nothing"
+    );
 
     // What the file says is what the API shows.
     let data = app
@@ -138,7 +151,10 @@ async fn existing_roles_are_updated_by_name_and_the_file_states_them_completely(
     assert_eq!(r["rolesUpdated"], json!(["PICKER"]));
     assert_eq!(r["skillsCreated"], json!(["Scanning"]));
     assert_eq!(r["categoriesCreated"], json!(["Warehouse"]));
-    assert_eq!((r["linksAdded"].clone(), r["linksRemoved"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (r["linksAdded"].clone(), r["linksRemoved"].clone()),
+        (json!(1), json!(1))
+    );
     let data = app
         .ok(
             "query($id: ID!) { role(id: $id) { name description responsibilities skills { skill { name } level } advancesFrom { name } } }",
@@ -195,10 +211,16 @@ async fn every_problem_of_a_bad_file_is_listed_and_nothing_is_written() {
             ],
         ),
         // Only the unknown advances_from (found once the file parses).
-        (format!("{HEADER}A,,,,,Nowhere;Existing\n"), vec![(2, "advances_from")]),
+        (
+            format!("{HEADER}A,,,,,Nowhere;Existing\n"),
+            vec![(2, "advances_from")],
+        ),
         // A name too long, a quoted field spanning lines counts from its first line.
         (
-            format!("{HEADER}Multi,\"two\nlines\",,,,\n{},,,,,\n", "x".repeat(201)),
+            format!(
+                "{HEADER}Multi,\"two\nlines\",,,,\n{},,,,,\n",
+                "x".repeat(201)
+            ),
             vec![(4, "name")],
         ),
         // Text that was decoded from something other than UTF-8.
@@ -217,7 +239,10 @@ async fn every_problem_of_a_bad_file_is_listed_and_nothing_is_written() {
     }
     // Over the size limit.
     let big = format!("{HEADER}{}", "Role,,,,,\n".repeat(600_000));
-    assert_eq!(problems(&import(&app, &big, false).await), vec![(0, String::new())]);
+    assert_eq!(
+        problems(&import(&app, &big, false).await),
+        vec![(0, String::new())]
+    );
     assert_eq!(app.counts().await, before);
 }
 
@@ -237,16 +262,12 @@ async fn only_catalogue_editors_import() {
         assert_eq!(app.counts().await, before);
     }
     let hr = app.token(app.user().await, OrgRole::Hr);
-    let data = app
-        .ok(IMPORT, json!({ "i": { "csv": csv } }), &hr)
-        .await;
+    let data = app.ok(IMPORT, json!({ "i": { "csv": csv } }), &hr).await;
     assert_eq!(data["importRolesCsv"]["rolesCreated"], json!(["A"]));
     assert_ne!(app.counts().await, before);
     // Another organization's import never touches ours.
     let (_, other) = app.other_org().await;
-    let data = app
-        .ok(IMPORT, json!({ "i": { "csv": csv } }), &other)
-        .await;
+    let data = app.ok(IMPORT, json!({ "i": { "csv": csv } }), &other).await;
     assert_eq!(data["importRolesCsv"]["rolesCreated"], json!(["A"]));
 }
 
@@ -273,7 +294,14 @@ async fn import_roles_on_the_command_line() {
     let org = app.org_id.to_string();
     let path = file.display().to_string();
     let db = app.database_url.clone();
-    let base = ["import-roles", path.as_str(), "--org", org.as_str(), "--database", db.as_str()];
+    let base = [
+        "import-roles",
+        path.as_str(),
+        "--org",
+        org.as_str(),
+        "--database",
+        db.as_str(),
+    ];
 
     let before = app.counts().await;
     let mut dry: Vec<&str> = base.to_vec();
@@ -295,8 +323,11 @@ async fn import_roles_on_the_command_line() {
     assert_eq!(app.counts().await, after);
 
     // A file that is not UTF-8 (Latin-1 "Café"): rejected with its line and column.
-    std::fs::write(&file, [HEADER.as_bytes(), b"Caf\xe9,,,,,\nOk,,,,,\nx,,Caf\xe9,,,\n"].concat())
-        .unwrap();
+    std::fs::write(
+        &file,
+        [HEADER.as_bytes(), b"Caf\xe9,,,,,\nOk,,,,,\nx,,Caf\xe9,,,\n"].concat(),
+    )
+    .unwrap();
     let (ok, _, err) = skillgraph(&base);
     assert!(!ok);
     assert!(err.contains("line 2, column name"), "{err}");
@@ -304,7 +335,14 @@ async fn import_roles_on_the_command_line() {
     assert!(err.contains("UTF-8"), "{err}");
     // An unknown organization.
     let ghost = uuid::Uuid::now_v7().to_string();
-    let (ok, _, err) = skillgraph(&["import-roles", path.as_str(), "--org", ghost.as_str(), "--database", db.as_str()]);
+    let (ok, _, err) = skillgraph(&[
+        "import-roles",
+        path.as_str(),
+        "--org",
+        ghost.as_str(),
+        "--database",
+        db.as_str(),
+    ]);
     assert!(!ok);
     assert!(err.contains("organization not found"), "{err}");
     assert_eq!(app.counts().await, after);

@@ -356,7 +356,10 @@ async fn the_demo_has_about_200_people_with_titles_dates_managers_attributes_and
         .iter()
         .filter_map(|r| r["name"].as_str())
         .collect();
-    assert!((15..=25).contains(&roles.len()), "about 20 roles: {roles:?}");
+    assert!(
+        (15..=25).contains(&roles.len()),
+        "about 20 roles: {roles:?}"
+    );
     for r in ["Sales Representative", "Warehouse Associate", "Accountant"] {
         assert!(roles.contains(r), "{r} in {roles:?}");
     }
@@ -657,7 +660,13 @@ async fn the_demo_has_a_role_catalogue_with_ladders_ratings_and_a_target_role() 
         .as_array()
         .unwrap()
         .iter()
-        .filter(|u| u["skills"].as_array().unwrap().iter().any(|s| !s["level"].is_null()))
+        .filter(|u| {
+            u["skills"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| !s["level"].is_null())
+        })
         .count();
     assert!(with_ratings >= 100, "{with_ratings} people rated");
 }

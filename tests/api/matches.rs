@@ -115,22 +115,32 @@ async fn role_matches_sort_best_first_with_unscored_roles_last_and_filter() {
     let cat = app.category("Finance", false).await;
     // Lead: 1 of 3 met → 33. Clerk: 2 of 2 → 100. Intern, Courier: no skills → null.
     let lead = app.role("Lead Analyst", Some(cat)).await;
-    app.set_role_skills(lead, &[(skills[0], Some(5)), (skills[1], None), (skills[3], Some(5))])
-        .await;
+    app.set_role_skills(
+        lead,
+        &[
+            (skills[0], Some(5)),
+            (skills[1], None),
+            (skills[3], Some(5)),
+        ],
+    )
+    .await;
     let clerk = app.role("Clerk", Some(cat)).await;
     app.set_role_skills(clerk, &[(skills[0], Some(1)), (skills[2], Some(1))])
         .await;
     app.role("Intern", None).await;
     app.role("Courier", None).await;
     let u = user.to_string();
-    let all = app
-        .ok(MATCHES, json!({ "u": u }), &app.admin)
-        .await;
+    let all = app.ok(MATCHES, json!({ "u": u }), &app.admin).await;
     let rows: Vec<(String, Value)> = all["roleMatches"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["role"]["name"].as_str().unwrap().to_string(), n["percent"].clone()))
+        .map(|n| {
+            (
+                n["role"]["name"].as_str().unwrap().to_string(),
+                n["percent"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -265,7 +275,12 @@ async fn user_matches_rank_people_for_one_role() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["user"]["id"].as_str().unwrap().to_string(), n["percent"].clone()))
+        .map(|n| {
+            (
+                n["user"]["id"].as_str().unwrap().to_string(),
+                n["percent"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         top,

@@ -285,7 +285,14 @@ fn the_readme_names_every_flag_and_environment_variable() {
             );
         }
     }
-    for command in ["serve", "migrate", "token", "create-org", "import-roles", "schema"] {
+    for command in [
+        "serve",
+        "migrate",
+        "token",
+        "create-org",
+        "import-roles",
+        "schema",
+    ] {
         assert!(
             text.contains(&format!("skillgraph {command}")),
             "README.md does not show `skillgraph {command}`"

@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_code, id};
 
-const SET_SKILLS: &str =
-    "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { role { skills { skill { name } level } } } }";
-const LINK: &str = "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { fromRole { name } toRole { name } } }";
+const SET_SKILLS: &str = "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { role { skills { skill { name } level } } } }";
+const LINK: &str =
+    "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { fromRole { name } toRole { name } } }";
 const UNLINK: &str = "mutation($i: LinkRolesInput!) { unlinkRoles(input: $i) { fromRole { name } toRole { name } } }";
-const DELETE: &str = "mutation($i: DeleteRoleInput!) { deleteRole(input: $i) { role { id name } } }";
+const DELETE: &str =
+    "mutation($i: DeleteRoleInput!) { deleteRole(input: $i) { role { id name } } }";
 
 fn link_vars(from: Uuid, to: Uuid) -> serde_json::Value {
     json!({ "i": { "fromRoleId": from.to_string(), "toRoleId": to.to_string() } })
@@ -108,7 +109,10 @@ async fn roles_carry_responsibilities_category_skills_and_ladder() {
     );
     assert_eq!(data["withCrm"], json!([{ "name": "Sales Rep" }]));
     assert_eq!(data["found"], json!([{ "name": "Sales Manager" }]));
-    assert_eq!(data["roleCategories"][0]["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        data["roleCategories"][0]["roles"].as_array().unwrap().len(),
+        2
+    );
 
     // Unlink, then the ladder is shorter.
     app.ok(UNLINK, link_vars(senior, manager), &app.admin).await;
@@ -133,9 +137,7 @@ async fn bad_catalogue_input_is_refused_and_nothing_is_written() {
     let learner = app.token(app.user().await, OrgRole::Learner);
     let manager = app.token(app.user().await, OrgRole::Manager);
     let before = app.counts().await;
-    let skills = |level: serde_json::Value| {
-        json!({ "i": { "id": a.to_string(), "skills": [{ "skillId": skill.to_string(), "level": level }] } })
-    };
+    let skills = |level: serde_json::Value| json!({ "i": { "id": a.to_string(), "skills": [{ "skillId": skill.to_string(), "level": level }] } });
     // A level outside the scale: VALIDATION.
     for level in [json!(0), json!(6)] {
         assert_code(
@@ -248,12 +250,8 @@ async fn bad_catalogue_input_is_refused_and_nothing_is_written() {
             "FORBIDDEN",
         );
         assert_code(
-            &app.execute(
-                DELETE,
-                json!({ "i": { "id": a.to_string() } }),
-                token,
-            )
-            .await,
+            &app.execute(DELETE, json!({ "i": { "id": a.to_string() } }), token)
+                .await,
             "FORBIDDEN",
         );
     }
@@ -453,8 +451,12 @@ async fn another_organizations_roles_are_invisible() {
         "NOT_FOUND",
     );
     assert_code(
-        &app.execute(DELETE, json!({ "i": { "id": theirs.to_string() } }), &app.admin)
-            .await,
+        &app.execute(
+            DELETE,
+            json!({ "i": { "id": theirs.to_string() } }),
+            &app.admin,
+        )
+        .await,
         "NOT_FOUND",
     );
     assert_code(

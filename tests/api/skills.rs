@@ -5,7 +5,8 @@ use skillgraph::auth::OrgRole;
 
 use crate::helpers::{TestApp, assert_code, id};
 
-const CREATE: &str = "mutation($i: CreateSkillInput!) { createSkill(input: $i) { skill { id name description } } }";
+const CREATE: &str =
+    "mutation($i: CreateSkillInput!) { createSkill(input: $i) { skill { id name description } } }";
 const UPDATE: &str =
     "mutation($i: UpdateSkillInput!) { updateSkill(input: $i) { skill { id name description } } }";
 const RATE: &str = "mutation($i: RateSkillInput!) { rateSkill(input: $i) { userSkill { level source ratedAt skill { name } ratedBy { id } } } }";
@@ -86,9 +87,17 @@ async fn bad_skill_input_is_refused_and_nothing_is_written() {
     let manager = app.token(manager, OrgRole::Manager);
     let before = app.counts().await;
     for (vars, token, code) in [
-        (json!({ "i": { "name": "WELDING" } }), &app.admin, "CONFLICT"),
+        (
+            json!({ "i": { "name": "WELDING" } }),
+            &app.admin,
+            "CONFLICT",
+        ),
         (json!({ "i": { "name": "  " } }), &app.admin, "VALIDATION"),
-        (json!({ "i": { "name": "x".repeat(201) } }), &app.admin, "VALIDATION"),
+        (
+            json!({ "i": { "name": "x".repeat(201) } }),
+            &app.admin,
+            "VALIDATION",
+        ),
         (json!({ "i": { "name": "Cooking" } }), &learner, "FORBIDDEN"),
         (json!({ "i": { "name": "Cooking" } }), &manager, "FORBIDDEN"),
     ] {
@@ -160,8 +169,12 @@ async fn the_scale_can_be_replaced_unless_ratings_sit_above_it() {
     app.rate(u, skill, 3).await;
     let before = app.counts().await;
     assert_code(
-        &app.execute(scale, json!({ "i": { "levels": ["Low", "High"] } }), &app.admin)
-            .await,
+        &app.execute(
+            scale,
+            json!({ "i": { "levels": ["Low", "High"] } }),
+            &app.admin,
+        )
+        .await,
         "CONFLICT",
     );
     assert_eq!(app.counts().await, before);
@@ -177,10 +190,7 @@ async fn ratings_record_level_source_and_history() {
 
     // A learner rates their own skill: SELF.
     let data = app.ok(RATE, rate_vars(learner, skill, 2), &token).await;
-    assert_eq!(
-        data["rateSkill"]["userSkill"]["source"], "SELF",
-        "{data}"
-    );
+    assert_eq!(data["rateSkill"]["userSkill"]["source"], "SELF", "{data}");
     assert_eq!(
         data["rateSkill"]["userSkill"]["ratedBy"]["id"],
         learner.to_string()
@@ -276,11 +286,13 @@ async fn managers_rate_their_reports_and_learners_only_themselves() {
     // Unknown skill or user: NOT_FOUND.
     let ghost = uuid::Uuid::now_v7();
     assert_code(
-        &app.execute(RATE, rate_vars(report, ghost, 2), &learner).await,
+        &app.execute(RATE, rate_vars(report, ghost, 2), &learner)
+            .await,
         "NOT_FOUND",
     );
     assert_code(
-        &app.execute(RATE, rate_vars(ghost, skill, 2), &app.admin).await,
+        &app.execute(RATE, rate_vars(ghost, skill, 2), &app.admin)
+            .await,
         "NOT_FOUND",
     );
     assert_eq!(app.counts().await, before);
