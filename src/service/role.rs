@@ -210,13 +210,13 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
         vals![org_id, id],
     )
     .await?;
-    for (column, value) in [("primary_role_id", now), ("target_role_id", now)] {
+    for column in ["primary_role_id", "target_role_id"] {
         sql::exec(
             &tx,
             &format!(
                 "UPDATE users SET {column} = NULL, updated_at = $1 WHERE org_id = $2 AND {column} = $3"
             ),
-            vals![value, org_id, id],
+            vals![now, org_id, id],
         )
         .await?;
     }

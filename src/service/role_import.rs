@@ -4,6 +4,7 @@
 //! updated. All-or-nothing: every problem of the file is collected, each with its line and
 //! column, and a single one rejects the whole file before anything is written.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
@@ -35,6 +36,8 @@ pub const COLUMNS: [&str; 6] = [
 
 /// Most parameters bound in one statement (SQLite allows 32,766, PostgreSQL 65,535).
 const MAX_PARAMS: usize = 30_000;
+/// Rows per multi-row INSERT: past a few hundred, longer statements only cost more to prepare.
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// What an import did, or with `dry_run` would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -589,16 +592,14 @@ async fn plan(
     let mut plan = Plan::default();
     for row in &rows {
         if let Some(c) = &row.category
-            && !category_ids.contains_key(&norm(c))
+            && let Entry::Vacant(slot) = category_ids.entry(norm(c))
         {
-            let id = Uuid::now_v7();
-            category_ids.insert(norm(c), id);
+            let id = *slot.insert(Uuid::now_v7());
             plan.new_categories.push((id, c.clone()));
         }
         for (s, _) in &row.skills {
-            if let std::collections::hash_map::Entry::Vacant(slot) = skill_ids.entry(norm(s)) {
-                let id = Uuid::now_v7();
-                slot.insert(id);
+            if let Entry::Vacant(slot) = skill_ids.entry(norm(s)) {
+                let id = *slot.insert(Uuid::now_v7());
                 plan.new_skills.push((id, s.clone()));
             }
         }
@@ -741,7 +742,7 @@ async fn insert_rows(
     rows: Vec<Vec<Value>>,
     progress: &dyn Progress,
 ) -> AppResult<()> {
-    let per_statement = (MAX_PARAMS / columns.len()).clamp(1, 1_000);
+    let per_statement = (MAX_PARAMS / columns.len()).clamp(1, ROWS_PER_STATEMENT);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut q = Q::new();
