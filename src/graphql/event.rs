@@ -69,7 +69,6 @@ impl AssignmentEventKind {
 
 /// One change of an assignment, in the order the organization's changes committed.
 pub struct AssignmentEvent {
-    org_id: uuid::Uuid,
     event: Arc<Event>,
 }
 
@@ -78,8 +77,8 @@ pub struct AssignmentEvent {
 impl AssignmentEvent {
     /// Opaque position of this event in the organization's event log: pass it as `after` to
     /// receive only what came later (after a reconnect, or for the next page).
-    async fn cursor(&self) -> String {
-        service::cursor(self.org_id, self.event.seq)
+    async fn cursor(&self) -> &str {
+        &self.event.cursor
     }
 
     /// What happened.
@@ -159,11 +158,10 @@ impl EventQuery {
         let prepared = service::prepare(&state.db.read, viewer, filter).await?;
         let page = PageRequest::new(first, after)?;
         let rows = service::page(&state.db.read, &prepared, &page).await?;
-        let (db, org_id) = (state.db.read.clone(), viewer.org_id);
+        let db = state.db.read.clone();
         Ok(connection(
             rows,
-            move |event| AssignmentEvent {
-                org_id,
+            |event| AssignmentEvent {
                 event: Arc::new(event),
             },
             move || {
@@ -209,10 +207,9 @@ impl EventSubscription {
             let left = e.0 - chrono::Utc::now().timestamp();
             Duration::from_secs(left.max(0) as u64)
         });
-        let org_id = viewer.org_id;
         let stream = live::subscribe(state, prepared, start, expires_in).await?;
         Ok(stream.map(move |item| match item {
-            Ok(event) => Ok(AssignmentEvent { org_id, event }),
+            Ok(event) => Ok(AssignmentEvent { event }),
             Err(end) => Err(end_error(end)),
         }))
     }

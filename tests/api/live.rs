@@ -832,3 +832,40 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_commits() {
         u
     );
 }
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires_with_the_cursor_to_resume_from() {
+    let app = TestApp::spawn().await;
+    let t = training(&app, "Ops").await;
+    let server = crate::http::serve(&app).await;
+    let short = app
+        .state
+        .jwt
+        .mint(
+            app.org_id,
+            app.admin_id,
+            OrgRole::Admin,
+            chrono::Duration::seconds(3),
+        )
+        .unwrap();
+    let mut ws = connect(&server.base, "graphql-transport-ws", None).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {short}") } })).await;
+    assert_eq!(recv(&mut ws).await["type"], "connection_ack");
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    joiner(&app, &t).await;
+    let got = recv(&mut ws).await;
+    let cursor = got["payload"]["data"]["assignmentEvents"]["cursor"].clone();
+    assert!(cursor.is_string(), "{got:#}");
+    // Within a few seconds the token expires: one error naming the cursor, then complete.
+    let end = recv(&mut ws).await;
+    assert_eq!(end["type"], "next", "{end:#}");
+    let error = &end["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED", "{end:#}");
+    assert_eq!(error["extensions"]["resumeAfter"], cursor, "{end:#}");
+    assert_eq!(recv(&mut ws).await["type"], "complete");
+}

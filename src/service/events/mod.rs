@@ -44,6 +44,9 @@ pub const KINDS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Event {
     pub seq: i64,
+    /// The opaque cursor (`cursor(org, seq)`), made once per event rather than once per
+    /// subscriber that receives it.
+    pub cursor: String,
     pub at: i64,
     pub kind: String,
     pub assignment: assignment::Model,
@@ -287,11 +290,13 @@ async fn rows_to_events(conn: &impl ConnectionTrait, q: Q) -> AppResult<Vec<Even
     rows.iter()
         .map(|row| {
             let head = EventHead::from_query_result(row, "")?;
+            let assignment = assignment::Model::from_query_result(row, "")?;
             Ok(Event {
                 seq: head.ev_seq,
+                cursor: cursor(assignment.org_id, head.ev_seq),
                 at: head.ev_at,
                 kind: head.ev_kind,
-                assignment: assignment::Model::from_query_result(row, "")?,
+                assignment,
             })
         })
         .collect()
