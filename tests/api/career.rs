@@ -317,7 +317,7 @@ async fn recommendations_close_the_most_gaps_shortest_first_and_skip_completed_c
     app.set_role_skills(primary, &[(excel, Some(4))]).await;
     let u = app.user().await;
     app.rate(u, excel, 3).await; // meets Excel:2 for the target, not Excel:4 for the clerk role
-    let two = course(&app, "SQL and statistics", 120, &[(sql, 3), (stats, 2)]).await;
+    course(&app, "SQL and statistics", 120, &[(sql, 3), (stats, 2)]).await;
     course(&app, "Charts", 30, &[(viz, 1)]).await;
     course(&app, "SQL bootcamp", 600, &[(sql, 5)]).await;
     course(&app, "SQL intro", 20, &[(sql, 1)]).await; // too low to close the SQL gap
@@ -371,7 +371,6 @@ async fn recommendations_close_the_most_gaps_shortest_first_and_skip_completed_c
     app.rate(u, viz, 1).await;
     let data = app.ok(q, json!({}), &learner).await;
     assert_eq!(data["recommendations"], json!([]));
-    let _ = two;
     // Someone else's recommendations: FORBIDDEN for a learner.
     let colleague = app.token(app.user().await, OrgRole::Learner);
     assert_code(

@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use skillgraph::auth::OrgRole;
 
-use crate::helpers::{TestApp, assert_code, is_postgres};
+use crate::helpers::{TestApp, assert_code};
 
 const IMPORT: &str = "mutation($i: ImportRolesCsvInput!) { importRolesCsv(input: $i) {
   dryRun rolesCreated rolesUpdated rolesUnchanged skillsCreated categoriesCreated linksAdded linksRemoved
@@ -346,5 +346,4 @@ async fn import_roles_on_the_command_line() {
     assert!(!ok);
     assert!(err.contains("organization not found"), "{err}");
     assert_eq!(app.counts().await, after);
-    let _ = is_postgres();
 }

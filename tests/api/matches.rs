@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use skillgraph::auth::OrgRole;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, assert_code, id};
+use crate::helpers::{TestApp, assert_code};
 
 const MATCHES: &str = "query($u: ID, $f: RoleMatchFilter, $first: Int, $after: String) {
   roleMatches(userId: $u, filter: $f, first: $first, after: $after) {
@@ -109,7 +109,7 @@ async fn role_matches_sort_best_first_with_unscored_roles_last_and_filter() {
     let Example {
         app,
         user,
-        role: analyst,
+        role: _,
         skills,
     } = example().await;
     let cat = app.category("Finance", false).await;
@@ -227,7 +227,6 @@ async fn role_matches_sort_best_first_with_unscored_roles_last_and_filter() {
             .await,
         "VALIDATION",
     );
-    let _ = analyst;
 }
 
 #[tokio::test]
@@ -401,5 +400,4 @@ async fn a_primary_role_puts_its_skills_on_the_profile_unrated() {
     );
     let n = app.rows("user_skills").await;
     assert_eq!(n, 2);
-    let _ = id;
 }
