@@ -16,6 +16,7 @@ mod http;
 mod live;
 mod matches;
 mod memberships;
+mod permissions;
 mod readme;
 mod roles;
 mod roles_catalog;
