@@ -13,6 +13,7 @@ mod engine_model;
 mod groups;
 mod helpers;
 mod http;
+mod isolation;
 mod live;
 mod matches;
 mod memberships;
