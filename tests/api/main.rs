@@ -10,6 +10,7 @@ mod csv_import;
 mod demo;
 mod engine;
 mod engine_model;
+mod fuzz;
 mod groups;
 mod helpers;
 mod http;
