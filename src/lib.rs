@@ -50,6 +50,7 @@ pub async fn build_state(
         limiter: state::limiter(&settings),
         settings: Arc::new(settings),
         events,
+        ws_connections: Default::default(),
     })
 }
 

@@ -115,6 +115,13 @@ struct ServeArgs {
     /// Turn off schema introspection (`__schema`, `__type`).
     #[arg(long = "no-introspection", env = "SKILLGRAPH_NO_INTROSPECTION", value_parser = clap::builder::BoolishValueParser::new())]
     no_introspection: bool,
+    /// WebSocket connections one user may hold open at once; 0 turns the limit off.
+    #[arg(
+        long = "max-ws-connections",
+        env = "SKILLGRAPH_MAX_WS_CONNECTIONS",
+        default_value_t = 20
+    )]
+    max_ws_connections: usize,
     /// Days assignment events are kept for `assignmentEvents` replays; older ones are pruned
     /// hourly (0 keeps them for ever).
     #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
@@ -362,6 +369,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         rate_limit_per_second: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         introspection: !args.no_introspection,
+        max_ws_connections: args.max_ws_connections,
         event_retention_days: args.event_retention_days,
         ..Settings::default()
     };

@@ -17,6 +17,61 @@ pub struct AppState {
     pub limiter: Option<Arc<Limiter>>,
     /// Wakes live event subscribers after commits.
     pub events: Arc<EventBus>,
+    /// Open WebSocket connections per user, bounded by `Settings::max_ws_connections`.
+    pub ws_connections: Arc<WsConnections>,
+}
+
+/// Open WebSocket connections per identity (organization, user): each authenticated connection
+/// holds a `WsSlot` for its lifetime, and no identity holds more than the configured number.
+#[derive(Debug, Default)]
+pub struct WsConnections {
+    open: std::sync::Mutex<std::collections::HashMap<(uuid::Uuid, uuid::Uuid), usize>>,
+}
+
+impl WsConnections {
+    /// A slot for one more connection of `key`, or None when it already holds `limit` of them
+    /// (0 = no limit).
+    pub fn acquire(
+        self: &Arc<Self>,
+        key: (uuid::Uuid, uuid::Uuid),
+        limit: usize,
+    ) -> Option<WsSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(key).or_insert(0);
+        if limit > 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(WsSlot {
+            owner: self.clone(),
+            key,
+        })
+    }
+
+    /// Connections `key` holds now.
+    pub fn open(&self, key: (uuid::Uuid, uuid::Uuid)) -> usize {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.get(&key).copied().unwrap_or(0)
+    }
+}
+
+/// One open WebSocket connection; dropping it frees the slot.
+#[derive(Debug)]
+pub struct WsSlot {
+    owner: Arc<WsConnections>,
+    key: (uuid::Uuid, uuid::Uuid),
+}
+
+impl Drop for WsSlot {
+    fn drop(&mut self) {
+        let mut open = self.owner.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// A per-identity token bucket: (organization, user) → allowance.
@@ -52,6 +107,9 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Whether `__schema`/`__type` introspection is served.
     pub introspection: bool,
+    /// WebSocket connections one user (the identity behind a token) may hold open at once; 0
+    /// turns the limit off.
+    pub max_ws_connections: usize,
     /// Assignment events older than this many days are pruned (0 keeps them for ever).
     pub event_retention_days: u32,
 }
@@ -69,6 +127,7 @@ impl Default for Settings {
             rate_limit_per_second: 0,
             rate_limit_burst: 0,
             introspection: true,
+            max_ws_connections: 0,
             event_retention_days: 90,
         }
     }

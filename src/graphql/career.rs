@@ -27,16 +27,7 @@ pub(crate) async fn visible_user(
         return Ok(viewer.user_id);
     };
     let id = parse_id(id, "user")?;
-    if loaders(ctx)?.users.load_one(id).await?.is_none() {
-        return Err(AppError::not_found("user").into());
-    }
-    if !authz::can_see_user(&state.db.read, viewer, id).await? {
-        return Err(AppError::forbidden(format!(
-            "the {} role may not see this person's skills and matches",
-            viewer.role.as_str()
-        ))
-        .into());
-    }
+    authz::require_visible_user(&state.db.read, viewer, id).await?;
     Ok(id)
 }
 

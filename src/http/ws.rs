@@ -5,7 +5,8 @@
 //! Authentication: the `Authorization: Bearer …` header of the upgrade request (refused with
 //! 401 when present but invalid), or the `connection_init` payload — `{"Authorization": "Bearer
 //! …"}` (any case) or `{"authToken": "…"}` — which wins when both are given. A connection that
-//! cannot authenticate is closed with code 4401.
+//! cannot authenticate is closed with code 4401; one whose user already holds
+//! `--max-ws-connections` open connections is closed with code 4429.
 //!
 //! Built on axum's `WebSocketUpgrade` with a 4 KiB read buffer (async-graphql-axum's
 //! `GraphQLSubscription` takes tungstenite's 128 KiB default per connection: 1.4 GB at 10,000
@@ -30,10 +31,14 @@ use crate::auth::{self, Viewer};
 use crate::error::AppError;
 use crate::graphql::event::TokenExpiry;
 use crate::graphql::{CodedSchema, connection_data};
-use crate::state::AppState;
+use crate::state::{AppState, WsSlot};
 
 /// The close code for a connection that did not authenticate.
 pub const UNAUTHORIZED: u16 = 4401;
+
+/// The close code for a connection refused because its user already holds the most WebSocket
+/// connections allowed (`--max-ws-connections`).
+pub const TOO_MANY_CONNECTIONS: u16 = 4429;
 
 /// Whether a request asks to upgrade to a WebSocket.
 pub fn is_upgrade(req: &Request) -> bool {
@@ -105,10 +110,34 @@ async fn serve(
             })
         });
     let refused = Arc::new(AtomicBool::new(false));
+    // Set when the user already holds the most WebSocket connections allowed (close code 4429).
+    let crowded = Arc::new(AtomicBool::new(false));
+    // The connection's slot among its user's connections, held until `serve` returns.
+    let slot: Arc<std::sync::Mutex<Option<WsSlot>>> = Arc::default();
     let state = http.state.clone();
     let refused_in_init = refused.clone();
+    let crowded_in_init = crowded.clone();
+    let slot_in_init = slot.clone();
     let on_init = move |payload: Value| async move {
-        match authenticate(&state, from_header, &payload).await {
+        let admitted = match authenticate(&state, from_header, &payload).await {
+            Ok((data, key)) => {
+                let limit = state.settings.max_ws_connections;
+                match state.ws_connections.acquire(key, limit) {
+                    Some(s) => {
+                        *slot_in_init.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+                        Ok(data)
+                    }
+                    None => {
+                        crowded_in_init.store(true, Ordering::SeqCst);
+                        Err(AppError::RateLimited(format!(
+                            "this user already holds {limit} WebSocket connections, the most allowed"
+                        )))
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match admitted {
             Ok(data) => Ok(data),
             Err(e) => {
                 refused_in_init.store(true, Ordering::SeqCst);
@@ -135,7 +164,13 @@ async fn serve(
                 // A refused connection_init, or an operation before it: 4401 Unauthorized.
                 let unauthorized = refused.load(Ordering::SeqCst)
                     || (code == 1011 && reason.contains("handshake"));
-                let code = if unauthorized { UNAUTHORIZED } else { code };
+                let code = if crowded.load(Ordering::SeqCst) {
+                    TOO_MANY_CONNECTIONS
+                } else if unauthorized {
+                    UNAUTHORIZED
+                } else {
+                    code
+                };
                 closed = true;
                 Message::Close(Some(CloseFrame {
                     code,
@@ -149,13 +184,19 @@ async fn serve(
     }
     if refused.load(Ordering::SeqCst) && !closed {
         // The legacy protocol reports the refusal as a `connection_error` message; close after it.
+        let (code, reason) = if crowded.load(Ordering::SeqCst) {
+            (TOO_MANY_CONNECTIONS, "Too many connections")
+        } else {
+            (UNAUTHORIZED, "Unauthorized")
+        };
         let _ = sink
             .send(Message::Close(Some(CloseFrame {
-                code: UNAUTHORIZED,
-                reason: "Unauthorized".into(),
+                code,
+                reason: reason.into(),
             })))
             .await;
     }
+    drop(slot);
 }
 
 /// A close frame's reason is at most 123 bytes.
@@ -173,7 +214,7 @@ async fn authenticate(
     state: &AppState,
     from_header: Option<(Viewer, Option<i64>)>,
     payload: &Value,
-) -> Result<async_graphql::Data, AppError> {
+) -> Result<(async_graphql::Data, (uuid::Uuid, uuid::Uuid)), AppError> {
     let (viewer, exp) = match token_in(payload)? {
         Some(token) => {
             let viewer = auth::authenticate(state, &token).await?;
@@ -186,11 +227,12 @@ async fn authenticate(
             )
         })?,
     };
+    let key = (viewer.org_id, viewer.user_id);
     let mut data = connection_data(state, viewer);
     if let Some(exp) = exp {
         data.insert(TokenExpiry(exp));
     }
-    Ok(data)
+    Ok((data, key))
 }
 
 /// The token of a `connection_init` payload: `Authorization` (any case, `Bearer <jwt>`), or

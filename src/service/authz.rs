@@ -46,6 +46,25 @@ pub fn require(viewer: &Viewer, permission: Permission) -> AppResult<()> {
     }
 }
 
+/// How far a viewer's view of people reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// OWNER, ADMIN, HR.
+    Everyone,
+    /// A MANAGER: themself and their direct and indirect reports.
+    Reports,
+    /// A LEARNER.
+    Themself,
+}
+
+pub fn reach(viewer: &Viewer) -> Reach {
+    match viewer.role {
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => Reach::Everyone,
+        OrgRole::Manager => Reach::Reports,
+        OrgRole::Learner => Reach::Themself,
+    }
+}
+
 /// Which users a viewer may see: everyone, or a set (self, plus reports for a manager).
 #[derive(Debug, Clone)]
 pub enum UserScope {

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{OrgRole, Viewer};
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
@@ -386,22 +386,13 @@ pub async fn count(
 /// The WHERE clause for a user list: organization, the viewer's scope, then the filter.
 fn filter_sql(viewer: &Viewer, filter: &UserFilter) -> (String, Vec<Value>) {
     let mut clauses = vec!["u.org_id = $1".to_string()];
-    let mut values: Vec<Value> = vals![viewer.org_id];
-    match viewer.role {
-        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => {}
-        OrgRole::Learner => {
-            values.push(viewer.user_id.into());
-            clauses.push(format!("u.id = ${}", values.len()));
-        }
-        OrgRole::Manager => {
-            values.push(viewer.user_id.into());
-            let n = values.len();
-            clauses.push(format!(
-                "(u.id = ${n} OR u.id IN (WITH RECURSIVE r(id) AS (SELECT id FROM users WHERE org_id = $1 AND manager_id = ${n} \
-                 UNION SELECT x.id FROM users x JOIN r ON x.manager_id = r.id) SELECT id FROM r))"
-            ));
-        }
-    }
+    let values: Vec<Value> = vals![viewer.org_id];
+    let mut q = sql::Q {
+        text: String::new(),
+        values,
+    };
+    clauses.push(authz::visible_users_sql(&mut q, viewer, "u.id"));
+    let mut values = q.values;
     if let Some(group) = filter.group_id {
         values.push(group.into());
         let n = values.len();

@@ -595,10 +595,10 @@ async fn shutting_down_ends_subscriptions_with_the_cursor_to_resume_from() {
 
 // ---- over real WebSockets -------------------------------------------------------------------
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(base: &str, protocol: &str, header_token: Option<&str>) -> Ws {
+pub async fn connect(base: &str, protocol: &str, header_token: Option<&str>) -> Ws {
     let url = format!("{}/graphql", base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()
@@ -617,14 +617,14 @@ async fn connect(base: &str, protocol: &str, header_token: Option<&str>) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, msg: Value) {
+pub async fn send(ws: &mut Ws, msg: Value) {
     ws.send(Message::Text(msg.to_string().into()))
         .await
         .unwrap();
 }
 
 /// The next text message (as JSON), or the close frame's code as `{"close": code}`.
-async fn recv(ws: &mut Ws) -> Value {
+pub async fn recv(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await

@@ -196,3 +196,55 @@ async fn refused_mutations_are_audited_with_the_actor_and_the_operation() {
         .await;
     assert_eq!(data["auditLog"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn websocket_connections_per_user_are_limited_over_a_real_socket() {
+    use crate::live::{connect, recv, send};
+    let app = TestApp::spawn_with(Settings {
+        max_ws_connections: 2,
+        ..Settings::default()
+    })
+    .await;
+    let server = crate::http::serve(&app).await;
+    let init = |token: &str| json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    let mut first = connect(&server.base, "graphql-transport-ws", None).await;
+    send(&mut first, init(&app.admin)).await;
+    assert_eq!(recv(&mut first).await["type"], "connection_ack");
+    let mut second = connect(&server.base, "graphql-transport-ws", Some(&app.admin)).await;
+    send(&mut second, json!({ "type": "connection_init" })).await;
+    assert_eq!(recv(&mut second).await["type"], "connection_ack");
+    // A third connection of the same user is closed with 4429, in both protocols.
+    let mut third = connect(&server.base, "graphql-transport-ws", None).await;
+    send(&mut third, init(&app.admin)).await;
+    assert_eq!(recv(&mut third).await, json!({ "close": 4429 }));
+    let mut legacy = connect(&server.base, "graphql-ws", None).await;
+    send(&mut legacy, init(&app.admin)).await;
+    let m = recv(&mut legacy).await;
+    assert_eq!(m["type"], "connection_error", "{m}");
+    assert_eq!(recv(&mut legacy).await, json!({ "close": 4429 }));
+    // Another user has their own allowance.
+    let mut owner = connect(&server.base, "graphql-transport-ws", None).await;
+    send(&mut owner, init(&app.owner)).await;
+    assert_eq!(recv(&mut owner).await["type"], "connection_ack");
+    // Closing a connection frees its slot.
+    first.close(None).await.unwrap();
+    drop(first);
+    let key = (app.org_id, app.admin_id);
+    for _ in 0..100 {
+        if app.state.ws_connections.open(key) < 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.state.ws_connections.open(key), 1);
+    let mut again = connect(&server.base, "graphql-transport-ws", None).await;
+    send(&mut again, init(&app.admin)).await;
+    assert_eq!(recv(&mut again).await["type"], "connection_ack");
+    // The connections still work.
+    send(
+        &mut second,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { assignmentEvents { cursor } }" } }),
+    )
+    .await;
+    send(&mut second, json!({ "id": "1", "type": "complete" })).await;
+}

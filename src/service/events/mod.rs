@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use crate::auth::{OrgRole, Viewer};
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest, decode_cursor, encode_cursor};
@@ -115,9 +115,9 @@ impl Prepared {
         let passes = f.user_id.is_none_or(|u| u == event.user_id())
             && f.course_id.is_none_or(|c| c == event.course_id())
             && self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
-            && match self.viewer.role {
-                OrgRole::Learner => event.user_id() == self.viewer.user_id,
-                _ => true,
+            && match authz::reach(&self.viewer) {
+                authz::Reach::Themself => event.user_id() == self.viewer.user_id,
+                authz::Reach::Everyone | authz::Reach::Reports => true,
             };
         (passes, self.is_exact_in_memory())
     }
@@ -127,7 +127,7 @@ impl Prepared {
     pub fn is_exact_in_memory(&self) -> bool {
         self.filter.group_id.is_none()
             && self.filter.rule_id.is_none()
-            && self.viewer.role != OrgRole::Manager
+            && authz::reach(&self.viewer) != authz::Reach::Reports
     }
 
     /// The SQL condition on `assignment_events e` for this filter (visibility included).

@@ -1,0 +1,762 @@
+//! Tenant isolation as a property: random ids (and cursors) of organization A's objects, asked
+//! with organization B's OWNER token through every query and mutation taking an id, never
+//! answer data of A — only NOT_FOUND, null or an empty list — and never write anything in A.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, id};
+
+/// One operation taking ids: its document and variables, whose `@kind` placeholders become a
+/// random object of A of that kind and `@b:kind` an object of B. `cursor` operations may also
+/// answer VALIDATION (a cursor of another organization is malformed for this one).
+struct Op {
+    doc: &'static str,
+    vars: fn() -> Value,
+    cursor: bool,
+}
+
+const fn op(doc: &'static str, vars: fn() -> Value) -> Op {
+    Op {
+        doc,
+        vars,
+        cursor: false,
+    }
+}
+
+const fn cursor_op(doc: &'static str, vars: fn() -> Value) -> Op {
+    Op {
+        doc,
+        vars,
+        cursor: true,
+    }
+}
+
+fn ops() -> Vec<Op> {
+    vec![
+        // ---- queries by id
+        op(
+            "query($x: ID!) { user(id: $x) { id name email } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { group(id: $x) { id name members { nodes { id } } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { role(id: $x) { id name } }",
+            || json!({ "x": "@role" }),
+        ),
+        op(
+            "query($x: ID!) { skill(id: $x) { id name } }",
+            || json!({ "x": "@skill" }),
+        ),
+        op(
+            "query($x: ID!) { course(id: $x) { id title } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { rule(id: $x) { id name } }",
+            || json!({ "x": "@rule" }),
+        ),
+        op(
+            "query($x: ID!) { assignment(id: $x) { id user { id } } }",
+            || json!({ "x": "@assignment" }),
+        ),
+        // ---- lists filtered by an id
+        op(
+            "query($x: ID!) { users(filter: { groupId: $x }) { nodes { id } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { users(filter: { roleId: $x }) { nodes { id } } }",
+            || json!({ "x": "@role" }),
+        ),
+        op(
+            "query($x: ID!) { groups(parentId: $x) { id } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { assignments(filter: { userId: $x }) { nodes { id } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { assignments(filter: { groupId: $x }) { nodes { id } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { assignments(filter: { courseId: $x }) { nodes { id } } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { assignments(filter: { ruleId: $x }) { nodes { id } } }",
+            || json!({ "x": "@rule" }),
+        ),
+        op(
+            "query($x: ID!) { complianceStatus(userId: $x) { status items { course { id } } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { complianceReport(filter: { groupId: $x }) { total users { nodes { user { id } } } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { complianceReport(filter: { roleId: $x }) { total } }",
+            || json!({ "x": "@role" }),
+        ),
+        op(
+            "query($x: ID!) { complianceReport(filter: { courseId: $x }) { total } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { expiringCompletions(withinDays: 1000, filter: { groupId: $x }) { nodes { id } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { expiringCompletions(withinDays: 1000, filter: { courseId: $x }) { nodes { id } } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { roleMatches(userId: $x) { nodes { role { id } percent } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { roleMatches(filter: { categoryId: $x }) { nodes { role { id } } } }",
+            || json!({ "x": "@category" }),
+        ),
+        op(
+            "query($x: ID!) { roleMatches(filter: { skillId: $x }) { nodes { role { id } } } }",
+            || json!({ "x": "@skill" }),
+        ),
+        op(
+            "query($x: ID!) { recommendations(userId: $x) { course { id } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($a: ID!, $b: ID!) { careerPaths(fromRoleId: $a, toRoleId: $b) { steps roles { id } } }",
+            || json!({ "a": "@role", "b": "@role" }),
+        ),
+        op(
+            "query($a: ID!, $b: ID!) { careerPaths(fromRoleId: $a, toRoleId: $b) { steps } }",
+            || json!({ "a": "@b:role", "b": "@role" }),
+        ),
+        op(
+            "query($a: ID!, $u: ID!) { careerPaths(fromRoleId: $a, toRoleId: $a, userId: $u) { steps } }",
+            || json!({ "a": "@b:role", "u": "@user" }),
+        ),
+        op(
+            "query($r: ID!, $u: ID!) { role(id: $r) { match(userId: $u) { percent } } }",
+            || json!({ "r": "@b:role", "u": "@user" }),
+        ),
+        op(
+            "query($u: ID!, $s: ID!) { user(id: $u) { skillRatings(skillId: $s) { level } } }",
+            || json!({ "u": "@b:user", "s": "@skill" }),
+        ),
+        op(
+            "query($x: ID!) { rules(filter: { groupId: $x }) { id } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { rules(filter: { courseId: $x }) { id } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { rules(filter: { roleId: $x }) { id } }",
+            || json!({ "x": "@role" }),
+        ),
+        op(
+            "query($r: ID!, $c: ID!) { previewRule(ruleId: $r, input: { name: \"P\", audience: { groupId: $c } courses: [] }) { usersAffected } }",
+            || json!({ "r": "@rule", "c": "@b:group" }),
+        ),
+        op(
+            "query($g: ID!, $c: ID!) { previewRule(input: { name: \"P\", audience: { groupId: $g } courses: [{ courseId: $c }] }) { usersAffected assign { users { id } } } }",
+            || json!({ "g": "@group", "c": "@b:course" }),
+        ),
+        op(
+            "query($g: ID!, $c: ID!) { previewRule(input: { name: \"P\", audience: { groupId: $g } courses: [{ courseId: $c }] }) { usersAffected } }",
+            || json!({ "g": "@b:group", "c": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { auditLog(filter: { subjectId: $x }) { nodes { id after } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { auditLog(filter: { actorId: $x }) { nodes { id after } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { assignmentEvents(filter: { userId: $x }) { nodes { cursor } } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($x: ID!) { assignmentEvents(filter: { groupId: $x }) { nodes { cursor } } }",
+            || json!({ "x": "@group" }),
+        ),
+        op(
+            "query($x: ID!) { assignmentEvents(filter: { courseId: $x }) { nodes { cursor } } }",
+            || json!({ "x": "@course" }),
+        ),
+        op(
+            "query($x: ID!) { assignmentEvents(filter: { ruleId: $x }) { nodes { cursor } } }",
+            || json!({ "x": "@rule" }),
+        ),
+        // ---- cursors of A
+        cursor_op(
+            "query($c: String!) { assignmentEvents(after: $c) { nodes { assignment { id } } } }",
+            || json!({ "c": "@cursor:events" }),
+        ),
+        cursor_op(
+            "query($c: String!) { users(after: $c) { nodes { id } } }",
+            || json!({ "c": "@cursor:users" }),
+        ),
+        cursor_op(
+            "query($c: String!) { assignments(after: $c) { nodes { id } } }",
+            || json!({ "c": "@cursor:assignments" }),
+        ),
+        cursor_op(
+            "query($c: String!) { auditLog(after: $c) { nodes { id } } }",
+            || json!({ "c": "@cursor:audit" }),
+        ),
+        // ---- mutations naming an object of A
+        op(
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+            || json!({ "i": { "id": "@user", "name": "Taken over" } }),
+        ),
+        op(
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id manager { id } } } }",
+            || json!({ "i": { "id": "@b:user", "managerId": "@user" } }),
+        ),
+        op(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+            || json!({ "i": { "email": "@new:email", "name": "Spy", "managerId": "@user" } }),
+        ),
+        op(
+            "mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { user { id } } }",
+            || json!({ "i": { "id": "@user" } }),
+        ),
+        op(
+            "mutation($i: CreateGroupInput!) { createGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "name": "Inside", "parentId": "@group" } }),
+        ),
+        op(
+            "mutation($i: UpdateGroupInput!) { updateGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "id": "@group", "name": "Renamed" } }),
+        ),
+        op(
+            "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "id": "@group", "parentId": null } }),
+        ),
+        op(
+            "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "id": "@b:group", "parentId": "@group" } }),
+        ),
+        op(
+            "mutation($i: DeleteGroupInput!) { deleteGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "id": "@group" } }),
+        ),
+        op(
+            "mutation($i: AddMembershipInput!) { addMembership(input: $i) { membership { id } } }",
+            || json!({ "i": { "userId": "@user", "groupId": "@b:group" } }),
+        ),
+        op(
+            "mutation($i: AddMembershipInput!) { addMembership(input: $i) { membership { id } } }",
+            || json!({ "i": { "userId": "@b:user", "groupId": "@group" } }),
+        ),
+        op(
+            "mutation($i: RemoveMembershipInput!) { removeMembership(input: $i) { membership { id } } }",
+            || json!({ "i": { "userId": "@user", "groupId": "@group" } }),
+        ),
+        op(
+            "mutation($i: TransferUserInput!) { transferUser(input: $i) { membership { id } } }",
+            || json!({ "i": { "userId": "@user", "fromGroupId": "@group", "toGroupId": "@b:group" } }),
+        ),
+        op(
+            "mutation($i: SetPrimaryRoleInput!) { setPrimaryRole(input: $i) { user { id } } }",
+            || json!({ "i": { "userId": "@user", "roleId": "@b:role" } }),
+        ),
+        op(
+            "mutation($i: SetPrimaryRoleInput!) { setPrimaryRole(input: $i) { user { id } } }",
+            || json!({ "i": { "userId": "@b:user", "roleId": "@role" } }),
+        ),
+        op(
+            "mutation($i: SetTargetRoleInput!) { setTargetRole(input: $i) { user { id } } }",
+            || json!({ "i": { "roleId": "@role" } }),
+        ),
+        op(
+            "mutation($i: CreateRoleInput!) { createRole(input: $i) { role { id } } }",
+            || json!({ "i": { "name": "@new:name", "categoryId": "@category" } }),
+        ),
+        op(
+            "mutation($i: UpdateRoleInput!) { updateRole(input: $i) { role { id } } }",
+            || json!({ "i": { "id": "@role", "description": "mine now" } }),
+        ),
+        op(
+            "mutation($i: UpdateRoleInput!) { updateRole(input: $i) { role { id } } }",
+            || json!({ "i": { "id": "@b:role", "categoryId": "@category" } }),
+        ),
+        op(
+            "mutation($i: DeleteRoleInput!) { deleteRole(input: $i) { role { id } } }",
+            || json!({ "i": { "id": "@role" } }),
+        ),
+        op(
+            "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { role { id } } }",
+            || json!({ "i": { "id": "@role", "skills": [] } }),
+        ),
+        op(
+            "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { role { id } } }",
+            || json!({ "i": { "id": "@b:role", "skills": [{ "skillId": "@skill", "level": 1 }] } }),
+        ),
+        op(
+            "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { toRole { id } } }",
+            || json!({ "i": { "fromRoleId": "@role", "toRoleId": "@b:role" } }),
+        ),
+        op(
+            "mutation($i: LinkRolesInput!) { unlinkRoles(input: $i) { toRole { id } } }",
+            || json!({ "i": { "fromRoleId": "@role", "toRoleId": "@role" } }),
+        ),
+        op(
+            "mutation($i: UpdateRoleCategoryInput!) { updateRoleCategory(input: $i) { roleCategory { id } } }",
+            || json!({ "i": { "id": "@category", "name": "Mine" } }),
+        ),
+        op(
+            "mutation($i: UpdateSkillInput!) { updateSkill(input: $i) { skill { id } } }",
+            || json!({ "i": { "id": "@skill", "description": "mine" } }),
+        ),
+        op(
+            "mutation($i: RateSkillInput!) { rateSkill(input: $i) { userSkill { level } } }",
+            || json!({ "i": { "userId": "@user", "skillId": "@b:skill", "level": 1 } }),
+        ),
+        op(
+            "mutation($i: RateSkillInput!) { rateSkill(input: $i) { userSkill { level } } }",
+            || json!({ "i": { "userId": "@b:user", "skillId": "@skill", "level": 1 } }),
+        ),
+        op(
+            "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
+            || json!({ "i": { "title": "Spy course", "prerequisiteIds": ["@course"] } }),
+        ),
+        op(
+            "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
+            || json!({ "i": { "title": "Spy course", "skills": [{ "skillId": "@skill", "level": 1 }] } }),
+        ),
+        op(
+            "mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { course { id } } }",
+            || json!({ "i": { "id": "@course", "description": "mine" } }),
+        ),
+        op(
+            "mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { course { id } } }",
+            || json!({ "i": { "id": "@b:course", "prerequisiteIds": ["@course"] } }),
+        ),
+        op(
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+            || json!({ "i": { "name": "Spy", "audience": { "groupId": "@group" }, "courses": [{ "courseId": "@b:course" }] } }),
+        ),
+        op(
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+            || json!({ "i": { "name": "Spy", "audience": { "groupId": "@b:group" }, "courses": [{ "courseId": "@course" }] } }),
+        ),
+        op(
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+            || json!({ "i": { "name": "Spy", "audience": { "roleId": "@role" }, "courses": [{ "courseId": "@b:course" }] } }),
+        ),
+        op(
+            "mutation($i: UpdateRuleInput!) { updateRule(input: $i) { rule { id } } }",
+            || json!({ "i": { "id": "@rule", "name": "Mine" } }),
+        ),
+        op(
+            "mutation($i: SetRuleActiveInput!) { setRuleActive(input: $i) { rule { id } } }",
+            || json!({ "i": { "id": "@rule", "active": false } }),
+        ),
+        op(
+            "mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { rule { id } } }",
+            || json!({ "i": { "id": "@rule" } }),
+        ),
+        op(
+            "mutation($i: StartAssignmentInput!) { startAssignment(input: $i) { assignment { id } } }",
+            || json!({ "i": { "id": "@assignment" } }),
+        ),
+        op(
+            "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+            || json!({ "i": { "assignmentId": "@assignment" } }),
+        ),
+        op(
+            "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+            || json!({ "i": { "userId": "@user", "courseId": "@b:course" } }),
+        ),
+        op(
+            "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+            || json!({ "i": { "userId": "@b:user", "courseId": "@course" } }),
+        ),
+    ]
+}
+
+/// Organization A's objects by kind (every name contains ALPHA), B's by `b:kind`, and every
+/// string that would betray A (its ids and cursors).
+struct World {
+    a: HashMap<&'static str, Vec<String>>,
+    b: HashMap<&'static str, String>,
+    b_owner: String,
+    secrets: Vec<String>,
+}
+
+async fn create(app: &TestApp, token: &str, mutation: &str, payload: &str, input: Value) -> String {
+    let doc = format!(
+        "mutation($i: {}Input!) {{ {mutation}(input: $i) {{ {payload} {{ id }} }} }}",
+        upper_first(mutation)
+    );
+    let data = app.ok(&doc, json!({ "i": input }), token).await;
+    data[mutation][payload]["id"].as_str().unwrap().to_string()
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+async fn world(app: &TestApp) -> World {
+    let t = app.owner.clone();
+    let mut a: HashMap<&'static str, Vec<String>> = HashMap::new();
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(
+            create(app, &t, "createUser", "user", json!({ "email": format!("alpha{i}@alpha.example"), "name": format!("ALPHA person {i}"),
+                "managerId": users.first().cloned() }))
+            .await,
+        );
+    }
+    let g1 = create(
+        app,
+        &t,
+        "createGroup",
+        "group",
+        json!({ "name": "ALPHA root" }),
+    )
+    .await;
+    let g2 = create(
+        app,
+        &t,
+        "createGroup",
+        "group",
+        json!({ "name": "ALPHA team", "parentId": g1 }),
+    )
+    .await;
+    for u in &users {
+        app.add_member(id(&json!(u)), id(&json!(g2))).await;
+    }
+    let cat = create(
+        app,
+        &t,
+        "createRoleCategory",
+        "roleCategory",
+        json!({ "name": "ALPHA jobs", "featured": true }),
+    )
+    .await;
+    let skill = create(
+        app,
+        &t,
+        "createSkill",
+        "skill",
+        json!({ "name": "ALPHA skill" }),
+    )
+    .await;
+    let r1 = create(
+        app,
+        &t,
+        "createRole",
+        "role",
+        json!({ "name": "ALPHA junior", "categoryId": cat }),
+    )
+    .await;
+    let r2 = create(
+        app,
+        &t,
+        "createRole",
+        "role",
+        json!({ "name": "ALPHA senior", "categoryId": cat }),
+    )
+    .await;
+    app.set_role_skills(id(&json!(r1)), &[(id(&json!(skill)), Some(2))])
+        .await;
+    app.link(id(&json!(r1)), id(&json!(r2))).await;
+    app.rate(id(&json!(users[1])), id(&json!(skill)), 2).await;
+    let c1 = create(app, &t, "createCourse", "course", json!({ "title": "ALPHA safety", "validityDays": 365, "skills": [{ "skillId": skill, "level": 3 }] })).await;
+    let c2 = create(
+        app,
+        &t,
+        "createCourse",
+        "course",
+        json!({ "title": "ALPHA ethics", "validityDays": 365 }),
+    )
+    .await;
+    let rule = create(
+        app,
+        &t,
+        "createRule",
+        "rule",
+        json!({ "name": "ALPHA onboarding", "audience": { "groupId": g1 },
+        "courses": [{ "courseId": c1 }, { "courseId": c2 }] }),
+    )
+    .await;
+    app.ok(
+        "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+        json!({ "i": { "userId": users[2], "courseId": c2 } }),
+        &t,
+    )
+    .await;
+    let data = app
+        .ok(
+            "{ assignments(first: 500) { nodes { id } } }",
+            json!({}),
+            &t,
+        )
+        .await;
+    let assignments: Vec<String> = data["assignments"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect();
+    let cursors = app
+        .ok(
+            "{ e: assignmentEvents(first: 2) { pageInfo { endCursor } } u: users(first: 2) { pageInfo { endCursor } }
+               a: assignments(first: 2) { pageInfo { endCursor } } l: auditLog(first: 2) { pageInfo { endCursor } } }",
+            json!({}),
+            &t,
+        )
+        .await;
+    let cursor = |k: &str| {
+        vec![
+            cursors[k]["pageInfo"]["endCursor"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ]
+    };
+    a.insert("user", users.clone());
+    a.insert("group", vec![g1.clone(), g2.clone()]);
+    a.insert("category", vec![cat.clone()]);
+    a.insert("skill", vec![skill.clone()]);
+    a.insert("role", vec![r1.clone(), r2.clone()]);
+    a.insert("course", vec![c1.clone(), c2.clone()]);
+    a.insert("rule", vec![rule.clone()]);
+    a.insert("assignment", assignments.clone());
+    a.insert("cursor:events", cursor("e"));
+    a.insert("cursor:users", cursor("u"));
+    a.insert("cursor:assignments", cursor("a"));
+    a.insert("cursor:audit", cursor("l"));
+    let mut secrets: Vec<String> = a
+        .iter()
+        .filter(|(k, _)| !k.starts_with("cursor"))
+        .flat_map(|(_, v)| v.clone())
+        .collect();
+    secrets.push("ALPHA".into());
+    secrets.push("alpha.example".into());
+    secrets.push(app.org_id.to_string());
+
+    // Organization B, with one object of each kind to combine with A's ids.
+    let (_, b_owner) = app.other_org().await;
+    let bt = b_owner.clone();
+    let b_user = create(
+        app,
+        &bt,
+        "createUser",
+        "user",
+        json!({ "email": "b@beta.example", "name": "Beta person" }),
+    )
+    .await;
+    let b_group = create(
+        app,
+        &bt,
+        "createGroup",
+        "group",
+        json!({ "name": "Beta group" }),
+    )
+    .await;
+    app.ok(
+        "mutation($i: AddMembershipInput!) { addMembership(input: $i) { membership { id } } }",
+        json!({ "i": { "userId": b_user, "groupId": b_group } }),
+        &bt,
+    )
+    .await;
+    let b_skill = create(
+        app,
+        &bt,
+        "createSkill",
+        "skill",
+        json!({ "name": "Beta skill" }),
+    )
+    .await;
+    let b_role = create(
+        app,
+        &bt,
+        "createRole",
+        "role",
+        json!({ "name": "Beta role" }),
+    )
+    .await;
+    let b_course = create(
+        app,
+        &bt,
+        "createCourse",
+        "course",
+        json!({ "title": "Beta course" }),
+    )
+    .await;
+    let b = HashMap::from([
+        ("b:user", b_user),
+        ("b:group", b_group),
+        ("b:skill", b_skill),
+        ("b:role", b_role),
+        ("b:course", b_course),
+    ]);
+    World {
+        a,
+        b,
+        b_owner,
+        secrets,
+    }
+}
+
+impl World {
+    /// The variables of `op` with each placeholder replaced; `pick` chooses among A's objects.
+    fn vars(&self, op: &Op, pick: &[Index]) -> Value {
+        let template = (op.vars)().to_string();
+        let mut out = String::new();
+        let mut rest = template.as_str();
+        let mut n = 0;
+        while let Some(at) = rest.find('@') {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at + 1..];
+            let len = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+                .unwrap_or(tail.len());
+            let key = &tail[..len];
+            let value = if let Some(v) = self.b.get(key) {
+                v.clone()
+            } else if key == "new:email" {
+                format!(
+                    "spy{}@beta.example",
+                    &Uuid::new_v4().simple().to_string()[..10]
+                )
+            } else if key == "new:name" {
+                format!("Spy {}", Uuid::new_v4().simple())
+            } else {
+                let pool = self
+                    .a
+                    .get(key)
+                    .unwrap_or_else(|| panic!("no objects of kind {key}"));
+                n += 1;
+                pool[pick[n % pick.len()].index(pool.len())].clone()
+            };
+            out.push_str(&value);
+            rest = &tail[len..];
+        }
+        out.push_str(rest);
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+async fn run_case(
+    app: &TestApp,
+    world: &World,
+    before: &[(&'static str, i64)],
+    audit_before: i64,
+    op: &Op,
+    pick: &[Index],
+) -> Result<(), TestCaseError> {
+    let vars = world.vars(op, pick);
+    let response = app.execute(op.doc, vars.clone(), &world.b_owner).await;
+    let text = response.to_string();
+    let codes: Vec<&str> = response["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or(""))
+                .collect()
+        })
+        .unwrap_or_default();
+    let allowed = |c: &&str| *c == "NOT_FOUND" || (op.cursor && *c == "VALIDATION");
+    prop_assert!(
+        codes.iter().all(allowed),
+        "{} with {vars}: only NOT_FOUND (or null) may answer, got {response}",
+        op.doc
+    );
+    if op.doc.starts_with("mutation") {
+        prop_assert!(
+            !codes.is_empty(),
+            "{} with {vars}: a mutation naming A's object succeeded: {response}",
+            op.doc
+        );
+    }
+    for secret in &world.secrets {
+        prop_assert!(
+            !text.contains(secret.as_str()),
+            "{} with {vars}: the answer shows {secret}: {response}",
+            op.doc
+        );
+    }
+    prop_assert_eq!(&app.counts().await[..], before, "{} wrote in A", op.doc);
+    prop_assert_eq!(
+        app.rows("audit_events").await,
+        audit_before,
+        "{} wrote in A's audit log",
+        op.doc
+    );
+    Ok(())
+}
+
+#[test]
+fn another_organizations_ids_answer_not_found_or_null_and_write_nothing() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = rt.block_on(TestApp::spawn());
+    let world = rt.block_on(world(&app));
+    let before = rt.block_on(app.counts());
+    let audit_before = rt.block_on(app.rows("audit_events"));
+    let ops = ops();
+    // Every operation once, in order, then random ones with random objects.
+    let first: Vec<Index> = vec![
+        any::<Index>()
+            .new_tree(&mut TestRunner::deterministic())
+            .unwrap()
+            .current(),
+    ];
+    for op in &ops {
+        if let Err(e) = rt.block_on(run_case(&app, &world, &before, audit_before, op, &first)) {
+            panic!("{e}");
+        }
+    }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (0..ops.len(), proptest::collection::vec(any::<Index>(), 3));
+    let result = runner.run(&strategy, |(i, pick)| {
+        rt.block_on(run_case(
+            &app,
+            &world,
+            &before,
+            audit_before,
+            &ops[i],
+            &pick,
+        ))
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

@@ -1,0 +1,834 @@
+//! The permission matrix of DESIGN.md ("Who may do what") as ONE table: every mutation of the
+//! served schema and every sensitive query, run by every org role against a subject who is, or
+//! is not, within the viewer's reach. A mutation added to the schema without a row here fails
+//! `the_matrix_covers_every_mutation_and_every_query`.
+//!
+//! Columns (`COLUMNS`): who asks, and about whom. To add a column (track owners, when tracks
+//! land), append a `Column` and one letter to every row's `expect`.
+//!
+//! Letters of `expect`, one per column:
+//!   `Y` allowed: no error, the field is not null;
+//!   `S` allowed and sees: like `Y`, and the marker (usually the subject's id) is in the answer;
+//!   `H` hidden: NOT_FOUND, or an answer (null, empty list …) without the marker;
+//!   `N` NOT_FOUND;
+//!   `F` FORBIDDEN, nothing written, and (for a mutation) an AUTHZ_DENIED audit event;
+//!   `V` not refused: the input may be invalid, but the error is neither FORBIDDEN nor
+//!       UNAUTHENTICATED.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use skillgraph::auth::OrgRole;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, id};
+
+/// Who asks (the token) and about whom (`@subject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Owner,
+    Admin,
+    Hr,
+    /// A MANAGER asking about one of their (indirect) reports.
+    ManagerOfSubject,
+    /// A MANAGER asking about someone outside their reporting line.
+    ManagerNotOfSubject,
+    /// A LEARNER asking about themself.
+    LearnerSelf,
+    /// A LEARNER asking about a colleague.
+    LearnerOther,
+}
+
+const COLUMNS: [Column; 7] = [
+    Column::Owner,
+    Column::Admin,
+    Column::Hr,
+    Column::ManagerOfSubject,
+    Column::ManagerNotOfSubject,
+    Column::LearnerSelf,
+    Column::LearnerOther,
+];
+
+/// One operation: the top-level `field` it exercises, the document, its variables (a template:
+/// see `Fixture::resolve`), the marker `S`/`H` look for, and the expected letter per column.
+struct Row {
+    field: &'static str,
+    doc: &'static str,
+    vars: fn() -> Value,
+    marker: &'static str,
+    expect: &'static str,
+}
+
+const fn row(
+    field: &'static str,
+    doc: &'static str,
+    vars: fn() -> Value,
+    expect: &'static str,
+) -> Row {
+    Row {
+        field,
+        doc,
+        vars,
+        marker: "@subject",
+        expect,
+    }
+}
+
+const fn row_marked(
+    field: &'static str,
+    doc: &'static str,
+    vars: fn() -> Value,
+    marker: &'static str,
+    expect: &'static str,
+) -> Row {
+    Row {
+        field,
+        doc,
+        vars,
+        marker,
+        expect,
+    }
+}
+
+//                                       OWNER ADMIN HR  MGR(subject) MGR(other) LRN(self) LRN(other)
+const ORG_ADMIN: &str = "YYYFFFF"; //    users, groups, memberships
+const CATALOG: &str = "YYYFFFF"; //      roles, skills, categories
+const RULES: &str = "YYFFFFF"; //        rules, courses, deleting roles, audit log
+const EVERYONE: &str = "YYYYYYY";
+const SEES_SUBJECT: &str = "SSSSHSH"; // lists and objects filtered by the viewer's scope
+const ABOUT_SUBJECT: &str = "YYYYFYF"; // a subject outside the scope is FORBIDDEN
+
+fn rows() -> Vec<Row> {
+    vec![
+        // ---- users, groups, memberships (OWNER, ADMIN, HR)
+        row(
+            "createUser",
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+            || json!({ "i": { "email": "@new:email", "name": "New Person" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "updateUser",
+            "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+            || json!({ "i": { "id": "@subject", "jobTitle": "Renamed" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "deactivateUser",
+            "mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { user { id } } }",
+            || json!({ "i": { "id": "@new:subject" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "createGroup",
+            "mutation($i: CreateGroupInput!) { createGroup(input: $i) { group { id } } }",
+            || json!({ "i": { "name": "@new:name" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "updateGroup",
+            "mutation($i: UpdateGroupInput!) { updateGroup(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:group", "name": "@new:name" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "moveGroup",
+            "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:group", "parentId": "@group" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "deleteGroup",
+            "mutation($i: DeleteGroupInput!) { deleteGroup(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:group" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "addMembership",
+            "mutation($i: AddMembershipInput!) { addMembership(input: $i) { __typename } }",
+            || json!({ "i": { "userId": "@subject", "groupId": "@new:group" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "removeMembership",
+            "mutation($i: RemoveMembershipInput!) { removeMembership(input: $i) { __typename } }",
+            || json!({ "i": { "userId": "@subject", "groupId": "@new:groupOfSubject" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "transferUser",
+            "mutation($i: TransferUserInput!) { transferUser(input: $i) { __typename } }",
+            || json!({ "i": { "userId": "@subject", "fromGroupId": "@new:groupOfSubject", "toGroupId": "@new:group" } }),
+            ORG_ADMIN,
+        ),
+        row(
+            "setPrimaryRole",
+            "mutation($i: SetPrimaryRoleInput!) { setPrimaryRole(input: $i) { __typename } }",
+            || json!({ "i": { "userId": "@subject", "roleId": "@roleFeatured" } }),
+            ORG_ADMIN,
+        ),
+        // ---- the role catalogue (OWNER, ADMIN, HR; deleting roles OWNER, ADMIN)
+        row(
+            "createRole",
+            "mutation($i: CreateRoleInput!) { createRole(input: $i) { __typename } }",
+            || json!({ "i": { "name": "@new:name" } }),
+            CATALOG,
+        ),
+        row(
+            "updateRole",
+            "mutation($i: UpdateRoleInput!) { updateRole(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:role", "description": "changed" } }),
+            CATALOG,
+        ),
+        row(
+            "deleteRole",
+            "mutation($i: DeleteRoleInput!) { deleteRole(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:role" } }),
+            RULES,
+        ),
+        row(
+            "setRoleSkills",
+            "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:role", "skills": [{ "skillId": "@skill", "level": 2 }] } }),
+            CATALOG,
+        ),
+        row(
+            "linkRoles",
+            "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { __typename } }",
+            || json!({ "i": { "fromRoleId": "@new:role", "toRoleId": "@roleFeatured" } }),
+            CATALOG,
+        ),
+        row(
+            "unlinkRoles",
+            "mutation($i: LinkRolesInput!) { unlinkRoles(input: $i) { __typename } }",
+            || json!({ "i": { "fromRoleId": "@new:linkedRole", "toRoleId": "@roleFeatured" } }),
+            CATALOG,
+        ),
+        row(
+            "createRoleCategory",
+            "mutation($i: CreateRoleCategoryInput!) { createRoleCategory(input: $i) { __typename } }",
+            || json!({ "i": { "name": "@new:name" } }),
+            CATALOG,
+        ),
+        row(
+            "updateRoleCategory",
+            "mutation($i: UpdateRoleCategoryInput!) { updateRoleCategory(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:category", "name": "@new:name" } }),
+            CATALOG,
+        ),
+        row(
+            "createSkill",
+            "mutation($i: CreateSkillInput!) { createSkill(input: $i) { __typename } }",
+            || json!({ "i": { "name": "@new:name" } }),
+            CATALOG,
+        ),
+        row(
+            "updateSkill",
+            "mutation($i: UpdateSkillInput!) { updateSkill(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:skill", "description": "changed" } }),
+            CATALOG,
+        ),
+        row(
+            "setProficiencyScale",
+            "mutation($i: SetProficiencyScaleInput!) { setProficiencyScale(input: $i) { __typename } }",
+            || json!({ "i": { "levels": ["Novice", "Beginner", "Competent", "Proficient", "Expert"] } }),
+            CATALOG,
+        ),
+        row(
+            "importRolesCsv",
+            "mutation($i: ImportRolesCsvInput!) { importRolesCsv(input: $i) { __typename } }",
+            || json!({ "i": { "csv": "name,description,category,responsibilities,skills,advances_from\n@new:name,imported,,,,\n" } }),
+            CATALOG,
+        ),
+        // ---- everyone: their own target role; ratings of themself (and of reports)
+        row(
+            "setTargetRole",
+            "mutation($i: SetTargetRoleInput!) { setTargetRole(input: $i) { user { id } } }",
+            || json!({ "i": { "roleId": "@roleFeatured" } }),
+            EVERYONE,
+        ),
+        row(
+            "rateSkill",
+            "mutation($i: RateSkillInput!) { rateSkill(input: $i) { __typename } }",
+            || json!({ "i": { "userId": "@subject", "skillId": "@skill", "level": 3 } }),
+            "YYYYFYF",
+        ),
+        // ---- courses and rules (OWNER, ADMIN)
+        row(
+            "createCourse",
+            "mutation($i: CreateCourseInput!) { createCourse(input: $i) { __typename } }",
+            || json!({ "i": { "title": "@new:name" } }),
+            RULES,
+        ),
+        row(
+            "updateCourse",
+            "mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:course", "description": "changed" } }),
+            RULES,
+        ),
+        row(
+            "createRule",
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { __typename } }",
+            || json!({ "i": { "name": "@new:name", "audience": { "groupId": "@new:group" }, "courses": [{ "courseId": "@course" }] } }),
+            RULES,
+        ),
+        row(
+            "updateRule",
+            "mutation($i: UpdateRuleInput!) { updateRule(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:rule", "name": "@new:name" } }),
+            RULES,
+        ),
+        row(
+            "setRuleActive",
+            "mutation($i: SetRuleActiveInput!) { setRuleActive(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:rule", "active": false } }),
+            RULES,
+        ),
+        row(
+            "deleteRule",
+            "mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { __typename } }",
+            || json!({ "i": { "id": "@new:rule" } }),
+            RULES,
+        ),
+        // ---- progress: the assignee starts; OWNER, ADMIN, HR start and record for anyone
+        row(
+            "startAssignment",
+            "mutation($i: StartAssignmentInput!) { startAssignment(input: $i) { assignment { id } } }",
+            || json!({ "i": { "id": "@new:assignmentOfSubject" } }),
+            "YYYFNYN",
+        ),
+        row(
+            "recordCompletion",
+            "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+            || json!({ "i": { "userId": "@subject", "courseId": "@new:course" } }),
+            ORG_ADMIN,
+        ),
+        // ---- sensitive queries: people and their training
+        row(
+            "user",
+            "query($id: ID!) { user(id: $id) { id email attributes } }",
+            || json!({ "id": "@subject" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "user",
+            "query($id: ID!) { user(id: $id) { id skills { level } skillRatings { level } memberships { group { id } } assignments { id } completions { id } } }",
+            || json!({ "id": "@subject" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "users",
+            "{ users(first: 500) { totalCount nodes { id } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "group",
+            "query($id: ID!) { group(id: $id) { members(first: 500) { nodes { id } } } }",
+            || json!({ "id": "@group" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignment",
+            "query($id: ID!) { assignment(id: $id) { id user { id } } }",
+            || json!({ "id": "@assignmentOfSubject" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignments",
+            "{ assignments(first: 500) { nodes { user { id } } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignments",
+            "query($u: ID!) { assignments(filter: { userId: $u }, first: 500) { nodes { user { id } } } }",
+            || json!({ "u": "@subject" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "complianceStatus",
+            "query($u: ID!) { complianceStatus(userId: $u) { user { id } status } }",
+            || json!({ "u": "@subject" }),
+            "SSSSNSN",
+        ),
+        row(
+            "complianceReport",
+            "{ complianceReport { total users(first: 500) { nodes { user { id } } } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "expiringCompletions",
+            "{ expiringCompletions(withinDays: 1000, first: 500) { nodes { id user { id } } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignmentEvents",
+            "{ assignmentEvents(first: 500) { nodes { assignment { user { id } } } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignmentEvents",
+            "query($u: ID!) { assignmentEvents(filter: { userId: $u }, first: 500) { nodes { assignment { user { id } } } } }",
+            || json!({ "u": "@subject" }),
+            ABOUT_SUBJECT,
+        ),
+        row(
+            "roleMatches",
+            "query($u: ID!) { roleMatches(userId: $u, first: 500) { nodes { user { id } } } }",
+            || json!({ "u": "@subject" }),
+            ABOUT_SUBJECT,
+        ),
+        row(
+            "role",
+            "query($r: ID!) { role(id: $r) { userMatches(first: 500) { nodes { user { id } } } } }",
+            || json!({ "r": "@roleFeatured" }),
+            SEES_SUBJECT,
+        ),
+        row(
+            "role",
+            "query($r: ID!, $u: ID!) { role(id: $r) { match(userId: $u) { user { id } } } }",
+            || json!({ "r": "@roleFeatured", "u": "@subject" }),
+            ABOUT_SUBJECT,
+        ),
+        row(
+            "recommendations",
+            "query($u: ID!) { recommendations(userId: $u) { course { id } } }",
+            || json!({ "u": "@subject" }),
+            ABOUT_SUBJECT,
+        ),
+        row(
+            "careerPaths",
+            "query($a: ID!, $b: ID!, $u: ID!) { careerPaths(fromRoleId: $a, toRoleId: $b, userId: $u) { steps } }",
+            || json!({ "a": "@roleFeatured", "b": "@roleFeatured2", "u": "@subject" }),
+            ABOUT_SUBJECT,
+        ),
+        row(
+            "auditLog",
+            "{ auditLog(first: 5) { totalCount } }",
+            || json!({}),
+            RULES,
+        ),
+        row(
+            "previewRule",
+            "query($i: CreateRuleInput!) { previewRule(input: $i) { usersAffected } }",
+            || json!({ "i": { "name": "Preview", "audience": { "groupId": "@group" }, "courses": [{ "courseId": "@new:course" }] } }),
+            RULES,
+        ),
+        // ---- browsing roles: all for OWNER, ADMIN, HR; featured ones for the others
+        row_marked(
+            "role",
+            "query($r: ID!) { role(id: $r) { id } }",
+            || json!({ "r": "@roleUnfeatured" }),
+            "@roleUnfeatured",
+            "SSSHHHH",
+        ),
+        row_marked(
+            "roles",
+            "{ roles { id } }",
+            || json!({}),
+            "@roleUnfeatured",
+            "SSSHHHH",
+        ),
+        row_marked(
+            "roles",
+            "{ roles { id } }",
+            || json!({}),
+            "@roleFeatured",
+            "SSSSSSS",
+        ),
+        row_marked(
+            "roleCategories",
+            "{ roleCategories { id } }",
+            || json!({}),
+            "@categoryUnfeatured",
+            "SSSHHHH",
+        ),
+        // ---- not personal: everyone reads them
+        row("viewer", "{ viewer { id } }", || json!({}), EVERYONE),
+    ]
+}
+
+/// Query fields that hold nothing personal: the organization's own structure and catalogue.
+/// Every other query field must have a row.
+const NOT_SENSITIVE: &[&str] = &[
+    "viewerRole",
+    "organization",
+    "groups",
+    "skill",
+    "skills",
+    "proficiencyScale",
+    "course",
+    "courses",
+    "rule",
+    "rules",
+];
+
+/// The organization the matrix runs in: a HR user, a manager with one report, a stranger
+/// outside the manager's line; both people in a group whose rule assigns them a course, with a
+/// completion that expires in a year; featured and unfeatured roles and categories.
+struct Fixture {
+    hr: String,
+    manager: String,
+    manager_id: Uuid,
+    report: Uuid,
+    report_token: String,
+    stranger: Uuid,
+    shared: HashMap<&'static str, String>,
+    assignment: HashMap<Uuid, Uuid>,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let hr_id = app.user().await;
+    let manager_id = app.user().await;
+    let report = app.user().await;
+    let stranger = app.user().await;
+    set_manager(app, report, manager_id).await;
+    let group = app.group("Matrix", None).await;
+    app.add_member(report, group).await;
+    app.add_member(stranger, group).await;
+    let featured = app.category("Featured", true).await;
+    let unfeatured = app.category("Hidden", false).await;
+    let role_f = app.role("Featured role", Some(featured)).await;
+    let role_f2 = app.role("Featured next", Some(featured)).await;
+    let role_u = app.role("Unfeatured role", Some(unfeatured)).await;
+    let skill = app.skill("Matrix skill").await;
+    app.set_role_skills(role_f, &[(skill, Some(2))]).await;
+    app.set_role_skills(role_f2, &[(skill, Some(3))]).await;
+    app.link(role_f, role_f2).await;
+    let course = create_course(app, "Matrix course").await;
+    let expiring = create_course(app, "Matrix certificate").await;
+    create_rule(app, group, course).await;
+    let mut assignment = HashMap::new();
+    for u in [report, stranger] {
+        assignment.insert(u, assignment_of(app, u, course).await);
+        app.ok(
+            "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+            json!({ "i": { "userId": u.to_string(), "courseId": expiring.to_string() } }),
+            &app.owner,
+        )
+        .await;
+        app.rate(u, skill, 2).await;
+    }
+    let shared = HashMap::from([
+        ("@group", group.to_string()),
+        ("@roleFeatured", role_f.to_string()),
+        ("@roleFeatured2", role_f2.to_string()),
+        ("@roleUnfeatured", role_u.to_string()),
+        ("@categoryUnfeatured", unfeatured.to_string()),
+        ("@skill", skill.to_string()),
+        ("@course", course.to_string()),
+    ]);
+    Fixture {
+        hr: app.token(hr_id, OrgRole::Hr),
+        manager: app.token(manager_id, OrgRole::Manager),
+        manager_id,
+        report,
+        report_token: app.token(report, OrgRole::Learner),
+        stranger,
+        shared,
+        assignment,
+    }
+}
+
+async fn set_manager(app: &TestApp, user: Uuid, manager: Uuid) {
+    app.ok(
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+        json!({ "i": { "id": user.to_string(), "managerId": manager.to_string() } }),
+        &app.owner,
+    )
+    .await;
+}
+
+async fn create_course(app: &TestApp, title: &str) -> Uuid {
+    let data = app
+        .ok(
+            "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
+            json!({ "i": { "title": title, "validityDays": 365 } }),
+            &app.owner,
+        )
+        .await;
+    id(&data["createCourse"]["course"]["id"])
+}
+
+async fn create_rule(app: &TestApp, group: Uuid, course: Uuid) -> Uuid {
+    let data = app
+        .ok(
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+            json!({ "i": { "name": format!("Rule {}", Uuid::new_v4().simple()), "audience": { "groupId": group.to_string() },
+                           "courses": [{ "courseId": course.to_string() }] } }),
+            &app.owner,
+        )
+        .await;
+    id(&data["createRule"]["rule"]["id"])
+}
+
+async fn assignment_of(app: &TestApp, user: Uuid, course: Uuid) -> Uuid {
+    let data = app
+        .ok(
+            "query($u: ID!, $c: ID!) { assignments(filter: { userId: $u, courseId: $c }) { nodes { id } } }",
+            json!({ "u": user.to_string(), "c": course.to_string() }),
+            &app.owner,
+        )
+        .await;
+    id(&data["assignments"]["nodes"][0]["id"])
+}
+
+fn unique() -> String {
+    Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+impl Fixture {
+    /// The token and the subject of a column.
+    fn who(&self, app: &TestApp, column: Column) -> (String, Uuid) {
+        match column {
+            Column::Owner => (app.owner.clone(), self.stranger),
+            Column::Admin => (app.admin.clone(), self.stranger),
+            Column::Hr => (self.hr.clone(), self.stranger),
+            Column::ManagerOfSubject => (self.manager.clone(), self.report),
+            Column::ManagerNotOfSubject => (self.manager.clone(), self.stranger),
+            Column::LearnerSelf => (self.report_token.clone(), self.report),
+            Column::LearnerOther => (self.report_token.clone(), self.stranger),
+        }
+    }
+
+    /// Replaces the placeholders of a template: `@subject` (the column's subject), shared
+    /// objects (`@group`, `@roleFeatured` …), and `@new:…` objects made afresh for this cell
+    /// (so that an allowed change in one cell does not disturb the next).
+    async fn resolve(
+        &self,
+        app: &TestApp,
+        column: Column,
+        subject: Uuid,
+        template: &str,
+        made: &mut HashMap<String, String>,
+    ) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(at) = rest.find('@') {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at + 1..];
+            let len = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+                .unwrap_or(tail.len());
+            let key = format!("@{}", &tail[..len]);
+            let value = match made.get(&key) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = self.make(app, column, subject, &key).await;
+                    made.insert(key.clone(), v.clone());
+                    v
+                }
+            };
+            out.push_str(&value);
+            rest = &tail[len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    async fn make(&self, app: &TestApp, column: Column, subject: Uuid, key: &str) -> String {
+        if let Some(v) = self.shared.get(key) {
+            return v.clone();
+        }
+        match key {
+            "@subject" => subject.to_string(),
+            "@assignmentOfSubject" => self.assignment[&subject].to_string(),
+            "@new:email" => format!("p{}@matrix.example", unique()),
+            "@new:name" => format!("Matrix {}", unique()),
+            "@new:subject" => {
+                // Someone new in the subject's place: a report of the manager where the column
+                // asks about a report, the learner themself where it asks about self.
+                match column {
+                    Column::LearnerSelf => subject.to_string(),
+                    _ => {
+                        let u = app.user().await;
+                        if column == Column::ManagerOfSubject {
+                            set_manager(app, u, self.manager_id).await;
+                        }
+                        u.to_string()
+                    }
+                }
+            }
+            "@new:group" => app
+                .group(&format!("G {}", unique()), None)
+                .await
+                .to_string(),
+            "@new:groupOfSubject" => {
+                let g = app.group(&format!("G {}", unique()), None).await;
+                app.add_member(subject, g).await;
+                g.to_string()
+            }
+            "@new:role" => app.role(&format!("R {}", unique()), None).await.to_string(),
+            "@new:linkedRole" => {
+                let r = app.role(&format!("R {}", unique()), None).await;
+                app.link(r, id(&json!(self.shared["@roleFeatured"]))).await;
+                r.to_string()
+            }
+            "@new:category" => app
+                .category(&format!("C {}", unique()), false)
+                .await
+                .to_string(),
+            "@new:skill" => app.skill(&format!("S {}", unique())).await.to_string(),
+            "@new:course" => create_course(app, &format!("C {}", unique()))
+                .await
+                .to_string(),
+            "@new:rule" => {
+                let g = app.group(&format!("G {}", unique()), None).await;
+                let c = create_course(app, &format!("C {}", unique())).await;
+                create_rule(app, g, c).await.to_string()
+            }
+            "@new:assignmentOfSubject" => {
+                let g = app.group(&format!("G {}", unique()), None).await;
+                app.add_member(subject, g).await;
+                let c = create_course(app, &format!("C {}", unique())).await;
+                create_rule(app, g, c).await;
+                assignment_of(app, subject, c).await.to_string()
+            }
+            other => panic!("the matrix has no placeholder {other}"),
+        }
+    }
+}
+
+fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `response` matches `letter`; the explanation when it does not.
+fn check(letter: char, response: &Value, field: &str, marker: &str) -> Result<(), String> {
+    let codes = codes(response);
+    let data = &response["data"][field];
+    let has_marker = data.to_string().contains(marker);
+    let ok = codes.is_empty() && !data.is_null();
+    let pass = match letter {
+        'Y' => ok,
+        'S' => ok && has_marker,
+        'H' => (codes.is_empty() || codes == ["NOT_FOUND"]) && !has_marker,
+        'N' => codes == ["NOT_FOUND"] && !has_marker,
+        'F' => codes.iter().any(|c| c == "FORBIDDEN") && data.is_null(),
+        'V' => !codes
+            .iter()
+            .any(|c| c == "FORBIDDEN" || c == "UNAUTHENTICATED"),
+        other => panic!("unknown letter {other}"),
+    };
+    if pass {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {letter}, got codes {codes:?}: {response}"
+        ))
+    }
+}
+
+async fn denials(app: &TestApp) -> i64 {
+    let p = if crate::helpers::is_postgres() {
+        "$1"
+    } else {
+        "?"
+    };
+    app.scalar(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {p} AND action = 'AUTHZ_DENIED'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_mutation_and_every_query() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let doc = async_graphql::parser::parse_schema(skillgraph::sdl()).unwrap();
+    let fields = |name: &str| -> BTreeSet<String> {
+        doc.definitions
+            .iter()
+            .find_map(|d| match d {
+                TypeSystemDefinition::Type(t) if t.node.name.node == name => match &t.node.kind {
+                    TypeKind::Object(o) => Some(
+                        o.fields
+                            .iter()
+                            .map(|f| f.node.name.node.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("the schema has no {name}"))
+    };
+    let covered: BTreeSet<String> = rows().iter().map(|r| r.field.to_string()).collect();
+    let missing: Vec<String> = fields("Mutation").difference(&covered).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "mutations without a row in the permission matrix: {missing:?}"
+    );
+    let missing: Vec<String> = fields("Query")
+        .into_iter()
+        .filter(|f| !covered.contains(f) && !NOT_SENSITIVE.contains(&f.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queries neither in the permission matrix nor listed as not sensitive: {missing:?}"
+    );
+    for r in rows() {
+        assert_eq!(
+            r.expect.chars().count(),
+            COLUMNS.len(),
+            "{}: one letter per column",
+            r.field
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_permission_matrix() {
+    let app = TestApp::spawn().await;
+    let fx = fixture(&app).await;
+    let mut failures = Vec::new();
+    for r in rows() {
+        let is_mutation = r.doc.trim_start().starts_with("mutation");
+        for (column, letter) in COLUMNS.iter().zip(r.expect.chars()) {
+            let (token, subject) = fx.who(&app, *column);
+            let mut made = HashMap::new();
+            let vars = fx
+                .resolve(&app, *column, subject, &(r.vars)().to_string(), &mut made)
+                .await;
+            let marker = fx
+                .resolve(&app, *column, subject, r.marker, &mut made)
+                .await;
+            let vars: Value = serde_json::from_str(&vars).unwrap();
+            let forbidden_mutation = is_mutation && letter == 'F';
+            let before = if forbidden_mutation {
+                Some((app.counts().await, denials(&app).await))
+            } else {
+                None
+            };
+            let response = app.execute(r.doc, vars, &token).await;
+            let mut result = check(letter, &response, r.field, &marker);
+            if let (Ok(()), Some((counts, denied))) = (&result, before) {
+                if app.counts().await != counts {
+                    result = Err("a refused mutation wrote".into());
+                } else if denials(&app).await != denied + 1 {
+                    result = Err("a refused mutation was not audited as AUTHZ_DENIED".into());
+                }
+            }
+            if let Err(why) = result {
+                failures.push(format!("{} as {column:?}: {why}", r.field));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells of the permission matrix disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
