@@ -630,6 +630,7 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
                     due_after_days: *due,
                 })
                 .collect(),
+            track_id: None,
             on_exit: rule::ExitPolicy::Withdraw,
             active: true,
         };
