@@ -359,7 +359,7 @@ pub async fn record_in(
             }
             let current = sql::scalar_i64(
                 conn,
-                "SELECT level FROM user_skills WHERE user_id = $1 AND skill_id = $2",
+                "SELECT CAST(level AS BIGINT) FROM user_skills WHERE user_id = $1 AND skill_id = $2",
                 vals![user_id, d.skill_id],
             )
             .await?;

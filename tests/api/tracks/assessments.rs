@@ -98,6 +98,8 @@ async fn match_percent(app: &TestApp, user: Uuid, role: Uuid) -> Value {
 async fn a_pass_raises_the_skills_of_dimensions_that_scored_well() {
     let w = world().await;
     let app = &w.app;
+    // A rating below the role's level: the row exists and the pass compares against it.
+    app.rate(w.learner, w.listen, 2).await;
     assert_eq!(match_percent(app, w.learner, w.role).await, json!(0));
     let owner_token = app.token(w.owner, OrgRole::Learner);
     // A fail: (3·4/10 + 1·5/5) / 4 = 55% < 70%. Nothing rises.
