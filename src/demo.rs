@@ -340,6 +340,7 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     seed_ratings(&seed, learner_id, role_ids[LEARNER_TARGET]).await?;
     seed_training(&seed, &groups).await?;
     seed_history(&seed).await?;
+    seed_tracks(&seed, &heads, &role_ids, admin.id).await?;
     tx.commit().await?;
     Ok(Demo {
         org_id,
@@ -630,12 +631,274 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
                     due_after_days: *due,
                 })
                 .collect(),
+            track_id: None,
             on_exit: rule::ExitPolicy::Withdraw,
             active: true,
         };
         rule::create_in(conn, org_id, actor, now, spec).await?;
     }
     Ok(())
+}
+
+/// A track of the demo: name, the department whose head owns it, its role (whose holders take
+/// it), its own courses
+/// after the shared foundation (title, prerequisite title), and its rubric's dimensions
+/// (skill, weight, max points, level on pass).
+struct TrackSeed {
+    name: &'static str,
+    group: &'static str,
+    role: &'static str,
+    courses: &'static [(&'static str, &'static str)],
+    dimensions: &'static [(&'static str, f64, i32, i32)],
+}
+
+/// The shared foundation: (title, prerequisite title).
+const FOUNDATION: &[(&str, &str)] = &[
+    ("Acme foundations", ""),
+    ("Customer communication", "Acme foundations"),
+];
+
+const TRACKS: &[TrackSeed] = &[
+    TrackSeed {
+        name: "Sales",
+        group: "Sales",
+        role: "Sales Representative",
+        courses: &[
+            ("Discovery calls", "Customer communication"),
+            ("Negotiation masterclass", ""),
+        ],
+        dimensions: &[
+            ("Prospecting", 2.0, 10, 3),
+            ("Negotiation", 2.0, 10, 3),
+            ("Product knowledge", 1.0, 5, 2),
+        ],
+    },
+    TrackSeed {
+        name: "Warehouse",
+        group: "Warehouse",
+        role: "Warehouse Associate",
+        courses: &[("Site safety", ""), ("Safe lifting", "Site safety")],
+        dimensions: &[
+            ("Workplace safety", 3.0, 10, 3),
+            ("Shipping & receiving", 1.0, 10, 2),
+        ],
+    },
+    TrackSeed {
+        name: "Customer Success",
+        group: "Customer Success",
+        role: "Customer Success Manager",
+        courses: &[
+            ("Handling escalations", "Customer communication"),
+            ("Quarterly business reviews", "Handling escalations"),
+        ],
+        dimensions: &[
+            ("Communication", 2.0, 10, 3),
+            ("Account management", 2.0, 10, 3),
+        ],
+    },
+];
+
+/// Three tracks sharing a foundation, each owned by its department's head and assigned to the
+/// holders of its role by a rule naming the track; completions thin out step by step (drop-off), and
+/// every track has a rubric with assessments — the L&D administrator grades noticeably higher
+/// than the department heads, so calibration shows it.
+async fn seed_tracks<C: sea_orm::ConnectionTrait>(
+    seed: &Seed<'_, C>,
+    heads: &std::collections::HashMap<&'static str, Uuid>,
+    role_ids: &std::collections::HashMap<String, Uuid>,
+    generous: Uuid,
+) -> AppResult<()> {
+    use crate::service::{assessment, track};
+    let Seed {
+        conn,
+        org_id,
+        actor,
+        now,
+    } = *seed;
+    let day = crate::clock::MICROS_PER_DAY;
+    let mut by_title: std::collections::HashMap<String, Uuid> = sql::all::<Titled>(
+        conn,
+        "SELECT id, title FROM courses WHERE org_id = $1",
+        vals![org_id],
+    )
+    .await?
+    .into_iter()
+    .map(|c| (c.title, c.id))
+    .collect();
+    let all_new = FOUNDATION
+        .iter()
+        .chain(TRACKS.iter().flat_map(|t| t.courses.iter()));
+    for (title, prerequisite) in all_new {
+        if by_title.contains_key(*title) {
+            continue;
+        }
+        let prerequisite_ids = match *prerequisite {
+            "" => vec![],
+            p => vec![by_title[p]],
+        };
+        let c = course::create_in(
+            conn,
+            org_id,
+            actor,
+            now,
+            course::NewCourse {
+                title: (*title).into(),
+                duration_minutes: Some(60),
+                prerequisite_ids,
+                ..Default::default()
+            },
+        )
+        .await?;
+        by_title.insert((*title).into(), c.id);
+    }
+    let skills = skill_ids(conn, org_id).await?;
+    for t in TRACKS {
+        let owner = heads[t.group];
+        let mut steps: Vec<(Uuid, bool)> = FOUNDATION
+            .iter()
+            .map(|(title, _)| (by_title[*title], true))
+            .collect();
+        steps.extend(t.courses.iter().map(|(title, _)| (by_title[*title], false)));
+        let tr = track::create_in(
+            conn,
+            org_id,
+            actor,
+            now,
+            track::NewTrack {
+                name: t.name.into(),
+                description: Some(format!(
+                    "From the shared foundation to a confident {}.",
+                    t.role
+                )),
+                role_id: role_ids.get(t.role).copied(),
+                owner_id: owner,
+                courses: steps.clone(),
+            },
+        )
+        .await?;
+        rule::create_in(
+            conn,
+            org_id,
+            actor,
+            now,
+            rule::RuleSpec {
+                name: format!("{} track", t.name),
+                // By primary role: the people who do the job, wherever they sit.
+                audience: rule::Audience {
+                    role_id: role_ids.get(t.role).copied(),
+                    ..Default::default()
+                },
+                courses: vec![],
+                track_id: Some(tr.id),
+                on_exit: rule::ExitPolicy::Withdraw,
+                active: true,
+            },
+        )
+        .await?;
+        // Progress: learner i completes the first k steps, k falling off along the track.
+        let learners = sql::ids(
+            conn,
+            "SELECT DISTINCT a.user_id FROM assignments a JOIN track_courses tc ON tc.course_id = a.course_id              JOIN users u ON u.id = a.user_id WHERE tc.track_id = $1 AND a.status <> 'WITHDRAWN' ORDER BY a.user_id",
+            vals![tr.id],
+        )
+        .await?;
+        for (i, learner) in learners.iter().enumerate() {
+            let reached = match i % 20 {
+                0 | 1 => 0,
+                2..=4 => 1,
+                5..=8 => 2,
+                9..=13 => 3,
+                _ => steps.len(),
+            }
+            .min(steps.len());
+            for (k, (course_id, _)) in steps.iter().take(reached).enumerate() {
+                crate::service::compliance::progress::record_in(
+                    conn,
+                    org_id,
+                    actor,
+                    now,
+                    crate::service::compliance::progress::NewCompletion {
+                        user_id: Some(*learner),
+                        course_id: Some(*course_id),
+                        completed_at: Some(now - (40 - 6 * k as i64 - (i % 5) as i64) * day),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+        }
+        let dims: Vec<assessment::NewDimension> = t
+            .dimensions
+            .iter()
+            .filter_map(|(skill, weight, max, level)| {
+                skills.get(*skill).map(|id| assessment::NewDimension {
+                    skill_id: *id,
+                    description: Some(format!("{skill} in a live role-play")),
+                    weight: *weight,
+                    max_points: *max,
+                    level_on_pass: Some(*level),
+                })
+            })
+            .collect();
+        let rubric = assessment::create_rubric_in(
+            conn,
+            org_id,
+            actor,
+            now,
+            assessment::NewRubric {
+                name: format!("{} role-play", t.name),
+                track_id: Some(tr.id),
+                role_id: role_ids.get(t.role).copied(),
+                passing_percent: 70,
+                dimensions: dims,
+            },
+        )
+        .await?;
+        let dims = assessment::dimensions_of(conn, &[rubric.id])
+            .await?
+            .remove(&rubric.id)
+            .unwrap_or_default();
+        // Those who reached the last step are assessed: the head grades most, the generous
+        // L&D administrator every third learner, two points higher per dimension.
+        for (i, learner) in learners.iter().enumerate().filter(|(i, _)| i % 20 >= 9) {
+            let (evaluator, bonus) = if i % 3 == 0 {
+                (generous, 2)
+            } else {
+                (owner, 0)
+            };
+            let scores: Vec<(Uuid, i32)> = dims
+                .iter()
+                .enumerate()
+                .map(|(j, d)| {
+                    let base = d.max_points * (45 + ((i * 13 + j * 7) % 45) as i32) / 100;
+                    (d.skill_id, (base + bonus).min(d.max_points))
+                })
+                .collect();
+            let evaluator_actor = Actor {
+                user_id: Some(evaluator),
+                request_id: None,
+            };
+            assessment::record_in(
+                conn,
+                org_id,
+                &evaluator_actor,
+                now,
+                &rubric,
+                *learner,
+                evaluator,
+                &scores,
+                None,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct Titled {
+    id: Uuid,
+    title: String,
 }
 
 /// HR's back-fill: everyone has been in their group since their hire date, so onboarding due

@@ -111,6 +111,10 @@ fn conflict_message(detail: &str) -> String {
             "a user with this email already exists in the organization",
         ),
         (
+            "tracks",
+            "a track with this name already exists in the organization",
+        ),
+        (
             "roles",
             "a role with this name already exists in the organization",
         ),

@@ -15,6 +15,8 @@ pub struct Model {
     pub due_at: Option<i64>,
     pub until: Option<i64>,
     pub created_at: i64,
+    /// The bundle course that needs this prerequisite course; None when the rule names it.
+    pub via_course_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// The track whose courses are the bundle, when the rule names one.
+    pub track_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

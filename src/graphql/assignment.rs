@@ -157,6 +157,16 @@ impl AssignmentReason {
             .ok_or_else(|| crate::error::AppError::internal("reason without rule").into())
     }
 
+    /// For a prerequisite the engine assigned on its own: the course of the rule's bundle that
+    /// needs it (the rule names that course, not this one). Null when the rule names this
+    /// course itself.
+    async fn needed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
+        let Some(id) = self.0.via_course_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?.courses.load_one(id).await?.map(Course))
+    }
+
     /// When the user entered the rule's audience; the bundle's offsets count from here.
     async fn since(&self) -> DateTime {
         DateTime::from_micros(self.0.since)

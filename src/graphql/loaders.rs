@@ -9,7 +9,9 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::service::role::Direction;
-use crate::service::{assignment, course, group, matching, membership, role, rule, skill, user};
+use crate::service::{
+    assignment, course, group, matching, membership, role, rule, skill, track, user,
+};
 use entity::{
     assignment as assignment_entity, assignment_reason, course as course_entity, course_skill,
     group as group_entity, membership as membership_entity, role as role_entity, role_category,
@@ -51,6 +53,7 @@ by_id_loader!(RoleLoader, role_entity::Model, role::find_many);
 by_id_loader!(CourseLoader, course_entity::Model, course::find_many);
 by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
 by_id_loader!(SkillLoader, skill_entity::Model, skill::find_many);
+by_id_loader!(TrackLoader, track::Track, track::find_many);
 by_id_loader!(CategoryLoader, role_category::Model, role::find_categories);
 by_id_loader!(
     AssignmentLoader,
@@ -98,6 +101,37 @@ impl Loader<Uuid> for PrerequisiteLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         course::prerequisites_of(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// Skill dependencies per skill: what it requires (`requires`) or what requires it.
+pub struct SkillLinkLoader {
+    scope: Scope,
+    requires: bool,
+}
+
+impl Loader<Uuid> for SkillLinkLoader {
+    type Value = Vec<Uuid>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::service::skill_dependency::linked(&self.scope.db, keys, self.requires)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// The steps of each track, in order.
+pub struct TrackCoursesLoader(Scope);
+
+impl Loader<Uuid> for TrackCoursesLoader {
+    type Value = Vec<track::TrackCourse>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        track::courses_of(&self.0.db, keys)
             .await
             .map_err(|e| e.extend())
     }
@@ -239,6 +273,10 @@ pub struct Loaders {
     pub ratings: DataLoader<RatingsLoader>,
     pub course_skills: DataLoader<CourseSkillsLoader>,
     pub fits: DataLoader<FitLoader>,
+    pub tracks: DataLoader<TrackLoader>,
+    pub track_courses: DataLoader<TrackCoursesLoader>,
+    pub skill_requires: DataLoader<SkillLinkLoader>,
+    pub skill_required_by: DataLoader<SkillLinkLoader>,
 }
 
 impl Loaders {
@@ -290,6 +328,22 @@ impl Loaders {
             user_skills: DataLoader::new(UserSkillsLoader(scope.clone()), tokio::spawn),
             ratings: DataLoader::new(RatingsLoader(scope.clone()), tokio::spawn),
             course_skills: DataLoader::new(CourseSkillsLoader(scope.clone()), tokio::spawn),
+            tracks: DataLoader::new(TrackLoader(scope.clone()), tokio::spawn),
+            track_courses: DataLoader::new(TrackCoursesLoader(scope.clone()), tokio::spawn),
+            skill_requires: DataLoader::new(
+                SkillLinkLoader {
+                    scope: scope.clone(),
+                    requires: true,
+                },
+                tokio::spawn,
+            ),
+            skill_required_by: DataLoader::new(
+                SkillLinkLoader {
+                    scope: scope.clone(),
+                    requires: false,
+                },
+                tokio::spawn,
+            ),
             fits: DataLoader::new(FitLoader(scope), tokio::spawn),
         }
     }

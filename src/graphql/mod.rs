@@ -1,6 +1,7 @@
 //! The GraphQL layer: thin resolvers that read the viewer and state, call one service function
 //! and map the result. One file per concept; the roots merge them.
 
+pub mod assessment;
 pub mod assignment;
 pub mod audit;
 pub mod career;
@@ -16,6 +17,7 @@ pub mod role_import;
 pub mod rule;
 pub mod scalars;
 pub mod skill;
+pub mod track;
 pub mod user;
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema};
@@ -39,6 +41,8 @@ pub struct Query(
     career::CareerQuery,
     course::CourseQuery,
     rule::RuleQuery,
+    track::TrackQuery,
+    assessment::AssessmentQuery,
     assignment::AssignmentQuery,
     compliance::ComplianceQuery,
     event::EventQuery,
@@ -57,6 +61,8 @@ pub struct Mutation(
     role_import::RoleImportMutation,
     course::CourseMutation,
     rule::RuleMutation,
+    track::TrackMutation,
+    assessment::AssessmentMutation,
     compliance::ComplianceMutation,
 );
 

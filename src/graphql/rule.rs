@@ -1,7 +1,7 @@
 //! Rules: the `Rule` type, rule queries (with the preview), and the rule mutations, whose
 //! payloads report what the engine changed.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::course::Course;
 use super::group::Group;
@@ -125,6 +125,18 @@ impl Rule {
                 item,
             })
             .collect())
+    }
+
+    /// The track whose courses are the bundle; null when the rule lists its courses itself.
+    async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::track::Track>> {
+        let Some(id) = self.0.track_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx)?
+            .tracks
+            .load_one(id)
+            .await?
+            .map(super::track::Track))
     }
 
     /// How many users are in the audience now (whether or not the rule is active).
@@ -268,8 +280,13 @@ pub struct RuleCourseInput {
 pub struct CreateRuleInput {
     pub name: String,
     pub audience: AudienceInput,
-    /// The bundle, in order (at least one course, each once).
+    /// The bundle, in order (at least one course, each once). Leave empty when `trackId`
+    /// names the bundle.
+    #[graphql(default)]
     pub courses: Vec<RuleCourseInput>,
+    /// A track whose courses are the bundle (in the track's order, no date offsets); the
+    /// rule follows later changes to the track. Give either this or `courses`.
+    pub track_id: Option<ID>,
     #[graphql(default_with = "ExitPolicy::Withdraw")]
     pub on_exit: ExitPolicy,
     #[graphql(default = true)]
@@ -282,8 +299,10 @@ pub struct UpdateRuleInput {
     pub name: Option<String>,
     /// Replaces the whole audience.
     pub audience: Option<AudienceInput>,
-    /// Replaces the whole bundle.
+    /// Replaces the whole bundle (the rule then names no track).
     pub courses: Option<Vec<RuleCourseInput>>,
+    /// Makes a track the bundle; null lets go of the track (then give `courses`).
+    pub track_id: MaybeUndefined<ID>,
     pub on_exit: Option<ExitPolicy>,
 }
 
@@ -346,6 +365,7 @@ fn spec(input: &CreateRuleInput) -> Result<RuleSpec, crate::error::AppError> {
         name: input.name.clone(),
         audience: audience(&input.audience)?,
         courses: bundle(&input.courses)?,
+        track_id: parse_opt_id(&input.track_id, "track")?,
         on_exit: input.on_exit.into(),
         active: input.active,
     })
@@ -529,6 +549,11 @@ impl RuleMutation {
             name: input.name,
             audience: input.audience.as_ref().map(audience).transpose()?,
             courses: input.courses.as_deref().map(bundle).transpose()?,
+            track_id: match &input.track_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(t) => Some(Some(parse_id(t, "track")?)),
+            },
             on_exit: input.on_exit.map(Into::into),
         };
         let (rule, outcome) = service::update(state, viewer, id, changes).await?;

@@ -40,6 +40,29 @@ impl Skill {
     async fn updated_at(&self) -> DateTime {
         DateTime::from_micros(self.0.updated_at)
     }
+
+    /// The skills this one builds on (direct dependencies only), by name. Learn those first.
+    async fn requires(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
+        let ids = loaders(ctx)?.skill_requires.load_one(self.0.id).await?;
+        skills_in_order(ctx, ids.unwrap_or_default()).await
+    }
+
+    /// The skills that build on this one (direct dependents only), by name.
+    async fn required_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Skill>> {
+        let ids = loaders(ctx)?.skill_required_by.load_one(self.0.id).await?;
+        skills_in_order(ctx, ids.unwrap_or_default()).await
+    }
+}
+
+async fn skills_in_order(
+    ctx: &Context<'_>,
+    ids: Vec<uuid::Uuid>,
+) -> async_graphql::Result<Vec<Skill>> {
+    let mut found = loaders(ctx)?.skills.load_many(ids.iter().copied()).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id).map(Skill))
+        .collect())
 }
 
 /// Loads a skill that must exist (a row referring to it holds its id).
@@ -233,6 +256,32 @@ pub struct SetProficiencyScaleInput {
     pub levels: Vec<String>,
 }
 
+/// A dependency between skills: `skillId` builds on `requiresSkillId`.
+#[derive(InputObject)]
+pub struct AddSkillDependencyInput {
+    /// The dependent skill.
+    pub skill_id: ID,
+    /// The skill it requires. A link that would close a cycle is refused (VALIDATION naming
+    /// the cycle).
+    pub requires_skill_id: ID,
+}
+
+/// The dependency to remove.
+#[derive(InputObject)]
+pub struct RemoveSkillDependencyInput {
+    /// The dependent skill.
+    pub skill_id: ID,
+    /// The skill it no longer requires.
+    pub requires_skill_id: ID,
+}
+
+/// The dependent skill after the change (read `requires` for its dependencies).
+#[derive(SimpleObject)]
+pub struct SkillDependencyPayload {
+    /// The dependent skill.
+    pub skill: Skill,
+}
+
 /// The skill created.
 #[derive(SimpleObject)]
 pub struct CreateSkillPayload {
@@ -276,6 +325,39 @@ impl SkillMutation {
         let skill =
             service::create(state, viewer, &input.name, input.description.as_deref()).await?;
         Ok(CreateSkillPayload {
+            skill: Skill(skill),
+        })
+    }
+
+    /// Makes a skill depend on another (a DAG: learn the required skill first). Adding a link
+    /// that exists changes nothing. OWNER, ADMIN, HR.
+    async fn add_skill_dependency(
+        &self,
+        ctx: &Context<'_>,
+        input: AddSkillDependencyInput,
+    ) -> async_graphql::Result<SkillDependencyPayload> {
+        let (state, viewer) = parts(ctx)?;
+        let skill_id = parse_id(&input.skill_id, "skill")?;
+        let requires = parse_id(&input.requires_skill_id, "skill")?;
+        let skill =
+            crate::service::skill_dependency::add(state, viewer, skill_id, requires).await?;
+        Ok(SkillDependencyPayload {
+            skill: Skill(skill),
+        })
+    }
+
+    /// Removes a dependency between skills (NOT_FOUND when there is none). OWNER, ADMIN, HR.
+    async fn remove_skill_dependency(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveSkillDependencyInput,
+    ) -> async_graphql::Result<SkillDependencyPayload> {
+        let (state, viewer) = parts(ctx)?;
+        let skill_id = parse_id(&input.skill_id, "skill")?;
+        let requires = parse_id(&input.requires_skill_id, "skill")?;
+        let skill =
+            crate::service::skill_dependency::remove(state, viewer, skill_id, requires).await?;
+        Ok(SkillDependencyPayload {
             skill: Skill(skill),
         })
     }

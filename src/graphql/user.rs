@@ -89,6 +89,15 @@ impl User {
         Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
     }
 
+    /// The user's assessments the viewer may see, newest first (OWNER, ADMIN, HR: all; a
+    /// track's owner: those of its track; the user themself and their managers: all of theirs).
+    async fn assessments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::assessment::Assessment>> {
+        super::assessment::of_user(ctx, self.0.id).await
+    }
+
     /// The skills on the user's profile, by name: each with its current level (null while
     /// unrated) and where the level came from.
     async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSkill>> {

@@ -54,6 +54,12 @@ pub enum Action {
     RolesUnlinked,
     TargetRoleSet,
     RolesImported,
+    SkillDependencyAdded,
+    SkillDependencyRemoved,
+    TrackCreated,
+    TrackUpdated,
+    RubricCreated,
+    AssessmentRecorded,
 }
 
 impl Action {
@@ -96,6 +102,12 @@ impl Action {
         Action::RolesUnlinked,
         Action::TargetRoleSet,
         Action::RolesImported,
+        Action::SkillDependencyAdded,
+        Action::SkillDependencyRemoved,
+        Action::TrackCreated,
+        Action::TrackUpdated,
+        Action::RubricCreated,
+        Action::AssessmentRecorded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +150,12 @@ impl Action {
             Action::RolesUnlinked => "ROLES_UNLINKED",
             Action::TargetRoleSet => "TARGET_ROLE_SET",
             Action::RolesImported => "ROLES_IMPORTED",
+            Action::SkillDependencyAdded => "SKILL_DEPENDENCY_ADDED",
+            Action::SkillDependencyRemoved => "SKILL_DEPENDENCY_REMOVED",
+            Action::TrackCreated => "TRACK_CREATED",
+            Action::TrackUpdated => "TRACK_UPDATED",
+            Action::RubricCreated => "RUBRIC_CREATED",
+            Action::AssessmentRecorded => "ASSESSMENT_RECORDED",
         }
     }
 }

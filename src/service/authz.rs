@@ -65,6 +65,34 @@ pub fn reach(viewer: &Viewer) -> Reach {
     }
 }
 
+/// A track's owner manages that track's courses, rubrics and assessments (as OWNER and ADMIN
+/// manage every track); anyone else is FORBIDDEN.
+pub fn require_track_manager(viewer: &Viewer, track_owner: Uuid) -> AppResult<()> {
+    if allows(viewer.role, Permission::ManageRules) || viewer.user_id == track_owner {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only the track's owner, OWNER or ADMIN may change this track",
+        ))
+    }
+}
+
+/// Who sees a track's learners and reports: OWNER, ADMIN, HR and the track's owner.
+pub fn can_report_track(viewer: &Viewer, track_owner: Uuid) -> bool {
+    matches!(viewer.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr)
+        || viewer.user_id == track_owner
+}
+
+pub fn require_track_reader(viewer: &Viewer, track_owner: Uuid) -> AppResult<()> {
+    if can_report_track(viewer, track_owner) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only the track's owner, OWNER, ADMIN or HR may see this track's learners and reports",
+        ))
+    }
+}
+
 /// Which users a viewer may see: everyone, or a set (self, plus reports for a manager).
 #[derive(Debug, Clone)]
 pub enum UserScope {

@@ -1,5 +1,6 @@
 //! Courses: the units of training that rules assign. Prerequisites are stored as a DAG (a link
-//! that would close a cycle is refused, naming the cycle); gating on them comes with tracks.
+//! that would close a cycle is refused, naming the cycle); the engine assigns them with the
+//! course that needs them and keeps that course LOCKED until they are completed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -188,6 +189,19 @@ pub async fn update(
         }
         None => before_skills.clone(),
     };
+    if prerequisites != before_prereqs {
+        // Rules requiring the course now require other prerequisites; and assignments held
+        // only by a prerequisite that is gone unlock.
+        let actor = Actor::user(viewer);
+        crate::service::engine::reconcile(
+            &tx,
+            &crate::service::engine::Ctx::new(org_id, now, &actor, "COURSE", Some(id)),
+            crate::service::engine::Scope::All,
+            Some(vec![id]),
+        )
+        .await?;
+        crate::service::compliance::scheduler::unlock_freed(&tx, org_id, now, id).await?;
+    }
     let after = require(&tx, org_id, id).await?;
     let mut before_json = snapshot(&before, &before_prereqs);
     before_json["skills"] = skills_json(&before_skills);

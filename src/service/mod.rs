@@ -2,6 +2,7 @@
 //! Public functions take the `AppState` and the `Viewer`, check permission, run one transaction
 //! and return rows; `*_in` functions take any connection so they compose inside a transaction.
 
+pub mod assessment;
 pub mod assignment;
 pub mod audit;
 pub mod authz;
@@ -18,7 +19,10 @@ pub mod role;
 pub mod role_import;
 pub mod rule;
 pub mod skill;
+pub mod skill_dependency;
 pub mod sql;
+pub mod track;
+pub mod track_report;
 pub mod tx;
 pub mod user;
 pub mod validate;

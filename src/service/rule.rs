@@ -104,7 +104,10 @@ pub struct BundleItem {
 pub struct RuleSpec {
     pub name: String,
     pub audience: Audience,
+    /// Empty when the bundle is a track (`track_id`).
     pub courses: Vec<BundleItem>,
+    /// The track whose courses are the bundle.
+    pub track_id: Option<Uuid>,
     pub on_exit: ExitPolicy,
     pub active: bool,
 }
@@ -113,7 +116,10 @@ pub struct RuleSpec {
 pub struct RuleChanges {
     pub name: Option<String>,
     pub audience: Option<Audience>,
+    /// Replaces the bundle (and lets go of a track the rule named).
     pub courses: Option<Vec<BundleItem>>,
+    /// `Some(Some(t))`: the bundle becomes track `t`; `Some(None)`: the rule names no track.
+    pub track_id: Option<Option<Uuid>>,
     pub on_exit: Option<ExitPolicy>,
 }
 
@@ -156,11 +162,24 @@ pub async fn validate_spec(
 ) -> AppResult<RuleSpec> {
     let name = validate::name("name", &spec.name)?;
     let audience = validate_audience(conn, org_id, &spec.audience).await?;
-    let courses = validate_bundle(conn, org_id, &spec.courses).await?;
+    let courses = match spec.track_id {
+        Some(track) => {
+            if !spec.courses.is_empty() {
+                return Err(AppError::validation(
+                    "courses",
+                    "a bundle is either a list of courses or a track, not both",
+                ));
+            }
+            let items = crate::service::track::bundle(conn, org_id, track).await?;
+            validate_bundle(conn, org_id, &items).await?
+        }
+        None => validate_bundle(conn, org_id, &spec.courses).await?,
+    };
     Ok(RuleSpec {
         name,
         audience,
         courses,
+        track_id: spec.track_id,
         on_exit: spec.on_exit,
         active: spec.active,
     })
@@ -294,8 +313,8 @@ pub async fn create_in(
     let id = Uuid::now_v7();
     sql::exec(
         conn,
-        "INSERT INTO rules (id, org_id, name, active, on_exit, group_id, include_subgroups, role_id, criteria, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        "INSERT INTO rules (id, org_id, name, active, on_exit, group_id, include_subgroups, role_id, criteria, created_at, updated_at, track_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         vals![
             id,
             org_id,
@@ -306,7 +325,8 @@ pub async fn create_in(
             spec.audience.include_subgroups,
             spec.audience.role_id,
             criteria_json(&spec.audience.criteria),
-            now
+            now,
+            spec.track_id
         ],
     )
     .await?;
@@ -354,16 +374,30 @@ pub async fn update(
     let tx = tx::begin(state, org_id).await?;
     let before = require(&tx, org_id, id).await?;
     let before_courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let track_id = match (changes.track_id, &changes.courses) {
+        (Some(t), _) => t,
+        (None, Some(_)) => None,
+        (None, None) => before.track_id,
+    };
+    if changes.track_id == Some(None) && changes.courses.is_none() {
+        return Err(AppError::validation(
+            "courses",
+            "a rule that lets go of its track needs a list of courses",
+        ));
+    }
     let spec = RuleSpec {
         name: changes.name.clone().unwrap_or_else(|| before.name.clone()),
         audience: changes
             .audience
             .clone()
             .unwrap_or_else(|| audience_of(&before)),
-        courses: changes
-            .courses
-            .clone()
-            .unwrap_or_else(|| before_courses.clone()),
+        courses: match (&changes.courses, changes.track_id) {
+            (Some(c), _) => c.clone(),
+            (None, Some(Some(_))) => vec![],
+            (None, _) if track_id.is_some() => vec![],
+            (None, _) => before_courses.clone(),
+        },
+        track_id,
         on_exit: changes
             .on_exit
             .unwrap_or(ExitPolicy::parse(&before.on_exit)),
@@ -372,7 +406,7 @@ pub async fn update(
     let spec = validate_spec(&tx, org_id, &spec).await?;
     sql::exec(
         &tx,
-        "UPDATE rules SET name = $1, on_exit = $2, group_id = $3, include_subgroups = $4, role_id = $5, criteria = $6, updated_at = $7 WHERE id = $8",
+        "UPDATE rules SET name = $1, on_exit = $2, group_id = $3, include_subgroups = $4, role_id = $5, criteria = $6, updated_at = $7, track_id = $9 WHERE id = $8",
         vals![
             spec.name.clone(),
             spec.on_exit.as_str(),
@@ -381,11 +415,12 @@ pub async fn update(
             spec.audience.role_id,
             criteria_json(&spec.audience.criteria),
             now,
-            id
+            id,
+            spec.track_id
         ],
     )
     .await?;
-    if changes.courses.is_some() {
+    if changes.courses.is_some() || changes.track_id.is_some() {
         sql::exec(
             &tx,
             "DELETE FROM rule_courses WHERE rule_id = $1",
@@ -575,7 +610,7 @@ fn criteria_json(criteria: &[Criterion]) -> String {
     serde_json::to_string(criteria).unwrap_or_else(|_| "[]".into())
 }
 
-async fn write_bundle(
+pub async fn write_bundle(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     rule_id: Uuid,
@@ -731,6 +766,7 @@ pub fn snapshot(r: &rule::Model, courses: &[BundleItem]) -> serde_json::Value {
             "roleId": r.role_id,
             "criteria": serde_json::from_str::<serde_json::Value>(&r.criteria).unwrap_or(json!([])),
         },
+        "trackId": r.track_id,
         "courses": courses.iter().map(|c| json!({
             "courseId": c.course_id,
             "unlockAfterDays": c.unlock_after_days,

@@ -526,15 +526,20 @@ async fn the_demo_rules_assign_each_team_its_bundle() {
     assert_eq!(
         titles,
         [
+            "Acme foundations",
             "CRM walkthrough",
             "Company policies",
+            "Customer communication",
+            "Discovery calls",
             "Enterprise pricing",
+            "Negotiation masterclass",
             "New hire orientation"
         ],
-        "Jordan (Sales — Enterprise) gets onboarding and the enterprise bundle"
+        "Jordan (Sales — Enterprise) gets onboarding, the enterprise bundle and the Sales track"
     );
     assert!(
-        mine.values().all(|s| s == "COMPLETED" || s == "ASSIGNED"),
+        mine.values()
+            .all(|s| s == "COMPLETED" || s == "ASSIGNED" || s == "LOCKED"),
         "{mine:?}"
     );
     let rules: BTreeMap<String, i64> = data["rules"]
@@ -548,7 +553,7 @@ async fn the_demo_rules_assign_each_team_its_bundle() {
             )
         })
         .collect();
-    assert_eq!(rules.len(), 5);
+    assert_eq!(rules.len(), 8, "five bundles and three tracks");
     assert!(rules["Everyone: onboarding"] >= 190, "{rules:?}");
     let by_group = app
         .ok(
@@ -700,4 +705,58 @@ async fn the_demo_has_a_role_catalogue_with_ladders_ratings_and_a_target_role() 
         })
         .count();
     assert!(with_ratings >= 100, "{with_ratings} people rated");
+}
+
+#[tokio::test]
+async fn the_demo_tracks_share_a_foundation_and_show_drop_off_and_a_generous_evaluator() {
+    let app = DemoApp::spawn().await;
+    let data = app
+        .ok(
+            "{ tracks { id name owner { name } courses { foundation course { title } } rubrics { name } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    let tracks = data["tracks"].as_array().unwrap();
+    let names: Vec<&str> = tracks.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Customer Success", "Sales", "Warehouse"]);
+    for t in tracks {
+        let foundation: Vec<&str> = t["courses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["foundation"] == true)
+            .map(|c| c["course"]["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(foundation, ["Acme foundations", "Customer communication"]);
+        assert_eq!(t["rubrics"].as_array().unwrap().len(), 1, "{t}");
+    }
+    let sales = tracks.iter().find(|t| t["name"] == "Sales").unwrap();
+    let report = app
+        .ok(
+            "query($t: ID!) { trackReport(trackId: $t) { enrolled completed completionRate
+                steps { reached completed dropOff } scores { count mean }
+                evaluators { evaluator { email } count difference } } }",
+            json!({ "t": sales["id"] }),
+            &app.admin,
+        )
+        .await;
+    let r = &report["trackReport"];
+    assert!(r["enrolled"].as_i64().unwrap() >= 40, "{r}");
+    assert!(r["completed"].as_i64().unwrap() > 0, "{r}");
+    let drop: Vec<i64> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["dropOff"].as_i64().unwrap())
+        .collect();
+    assert!(drop.iter().all(|d| *d > 0), "every step loses someone: {r}");
+    assert!(r["scores"]["count"].as_i64().unwrap() >= 10, "{r}");
+    let generous = r["evaluators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["evaluator"]["email"] == demo::ADMIN_EMAIL)
+        .unwrap();
+    assert!(generous["difference"].as_f64().unwrap() > 5.0, "{r}");
 }

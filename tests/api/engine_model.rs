@@ -1,7 +1,8 @@
 //! Property test of the engine's invariants: random sequences of membership, attribute, role,
 //! deactivation, group-move and rule operations, each through the GraphQL API; after every step
 //! the open assignments (with their reasons and kept flags) must equal a naive in-memory model
-//! of desired(state), and reconciling everything again must change nothing.
+//! of desired(state) — prerequisites of required courses included — and reconciling everything
+//! again must change nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +21,10 @@ const GROUPS: usize = 4;
 /// Users the operations act on (1..=USERS); user 0 is the organization's owner, who acts.
 const USERS: usize = 4;
 const ROLES: usize = 2;
-const COURSES: usize = 3;
+const COURSES: usize = 4;
+/// (course, prerequisite): a diamond (1 and 2 need 0) and a chain (3 needs 2 needs 0). A rule
+/// requiring a course also requires its prerequisites, transitively.
+const PREREQS: [(usize, usize); 3] = [(1, 0), (2, 0), (3, 2)];
 const LOCATIONS: [&str; 2] = ["Chicago", "Gary"];
 
 #[derive(Debug, Clone)]
@@ -169,7 +173,17 @@ impl Model {
             }
             for u in 0..=USERS {
                 if self.in_audience(u, &r.spec) {
-                    for &c in &r.spec.courses {
+                    let mut courses: Vec<usize> = r.spec.courses.clone();
+                    let mut i = 0;
+                    while i < courses.len() {
+                        for &(c, p) in &PREREQS {
+                            if c == courses[i] && !courses.contains(&p) {
+                                courses.push(p);
+                            }
+                        }
+                        i += 1;
+                    }
+                    for c in courses {
                         out.entry((u, c)).or_default().insert(ri);
                     }
                 }
@@ -347,7 +361,11 @@ async fn setup(app: &TestApp) -> (World<'_>, Model) {
         let d = w
             .call(
                 "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
-                json!({ "i": { "title": format!("C{i}") } }),
+                json!({ "i": { "title": format!("C{i}"), "prerequisiteIds": PREREQS
+                    .iter()
+                    .filter(|(c, _)| *c == i)
+                    .map(|(_, p)| w.courses[*p].to_string())
+                    .collect::<Vec<_>>() } }),
             )
             .await
             .unwrap();

@@ -240,6 +240,13 @@ impl TestApp {
             "assignment_reasons",
             "completions",
             "assignment_events",
+            "skill_dependencies",
+            "tracks",
+            "track_courses",
+            "rubrics",
+            "rubric_dimensions",
+            "assessments",
+            "assessment_scores",
         ] {
             out.push((t, self.rows(t).await));
         }

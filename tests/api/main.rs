@@ -25,4 +25,5 @@ mod roles_catalog;
 mod schema_sdl;
 mod security;
 mod skills;
+mod tracks;
 mod users;

@@ -91,7 +91,8 @@ fn declared_variables(query: &str) -> BTreeSet<String> {
 }
 
 /// Replaces a placeholder with what it names, as the demo holds it at this point of the
-/// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule,
+/// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule, `"<id of
+/// track NAME>"` a track, `"<id of rubric NAME>"` a rubric,
 /// `"<id of NAME>"` the group, person, role or skill of that name (people the README created
 /// earlier included), and `"<contents of FILE>"` the text of a file of the repository.
 async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
@@ -131,6 +132,30 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
             found.len(),
             1,
             "{placeholder:?} names no single course: {data}"
+        );
+        return json!(found[0]);
+    }
+    if let Some(track) = name.strip_prefix("track ") {
+        let data = app
+            .ok("{ tracks { id name } }", json!({}), &app.admin)
+            .await;
+        let found = exact(&data["tracks"], "name", track);
+        assert_eq!(
+            found.len(),
+            1,
+            "{placeholder:?} names no single track: {data}"
+        );
+        return json!(found[0]);
+    }
+    if let Some(rubric) = name.strip_prefix("rubric ") {
+        let data = app
+            .ok("{ rubrics { id name } }", json!({}), &app.admin)
+            .await;
+        let found = exact(&data["rubrics"], "name", rubric);
+        assert_eq!(
+            found.len(),
+            1,
+            "{placeholder:?} names no single rubric: {data}"
         );
         return json!(found[0]);
     }
@@ -324,6 +349,35 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
         );
     }
 
+    // Learning tracks: the assessment passed at 84% and Negotiation is now at least 3.
+    let assessed = &answer("Assess")["recordAssessment"]["assessment"];
+    assert_eq!(assessed["percent"], json!(84.0));
+    assert_eq!(assessed["passed"], true);
+    let data = app
+        .ok(
+            "query($u: ID!) { user(id: $u) { skills { skill { name } level } } }",
+            json!({ "u": app.demo.learner_id.to_string() }),
+            &app.admin,
+        )
+        .await;
+    assert!(
+        data["user"]["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["skill"]["name"] == "Negotiation" && s["level"] == 3),
+        "{data}"
+    );
+    let report = &answer("SalesReport")["trackReport"];
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["dropOff"].as_i64().unwrap() > 0),
+        "{report}"
+    );
+
     // The seed's Monday. Everything in it happens now, so dates count from now.
     let now = skillgraph::clock::Clock::now(&app.clock);
     let day = |n: i64| {
@@ -338,7 +392,10 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
             "Chicago warehouse: safety",
             "Enterprise sales: onboarding",
             "Finance: payment data",
-            "Customer Success: payment data"
+            "Customer Success: payment data",
+            "Sales track",
+            "Warehouse track",
+            "Customer Success track"
         ]
     );
     let chicago_before = rules[1]["audienceSize"].as_i64().unwrap();

@@ -41,7 +41,7 @@ pub async fn start(
         "LOCKED" => {
             return Err(AppError::validation(
                 "id",
-                "the assignment is locked until its unlock date",
+                "the assignment is locked until its unlock date and until its prerequisites are completed",
             ));
         }
         other => {

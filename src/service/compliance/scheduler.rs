@@ -1,5 +1,5 @@
 //! The scheduler: applies every transition whose time has come — LOCKED → ASSIGNED at the unlock
-//! time (`UNLOCKED`), an `OVERDUE` event when the due time passes incomplete, COMPLETED → EXPIRED
+//! time once every prerequisite is completed (`UNLOCKED`), an `OVERDUE` event when the due time passes incomplete, COMPLETED → EXPIRED
 //! at expiry (`EXPIRED`), and a new cycle when a renewal window opens (`RENEWAL_OPENED`, through
 //! the engine, so only courses still required renew). Each step selects only what is due and
 //! not yet done, so a tick is idempotent and catches up after downtime; on PostgreSQL an advisory
@@ -60,22 +60,28 @@ pub async fn advance_in(
         )
     };
 
-    // Unlocks.
+    // Unlocks: the unlock date has come and every prerequisite is completed. For one user
+    // (after a completion) also those locked by prerequisites alone, with no date.
+    let unlock = |q: &mut Q, org: &str, now_p: &str| {
+        let date = match user {
+            Some(_) => format!("(unlock_at IS NULL OR unlock_at <= {now_p})"),
+            None => format!("unlock_at <= {now_p}"),
+        };
+        format!(
+            "org_id = {org} AND status = 'LOCKED' AND {date} AND {}{}",
+            engine::prerequisites_met("assignments.user_id", "assignments.course_id", now_p),
+            user_filter(q, user)
+        )
+    };
     let mut q = Q::new();
     let (_seq, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
-    let cond = format!(
-        "org_id = {org} AND status = 'LOCKED' AND unlock_at <= {now_p}{}",
-        user_filter(&mut q, user)
-    );
+    let cond = unlock(&mut q, &org, &now_p);
     q.text = events("UNLOCKED", &cond);
     applied.unlocked = q.exec(conn).await?;
     if applied.unlocked > 0 {
         let mut q = Q::new();
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
-        let cond = format!(
-            "org_id = {org} AND status = 'LOCKED' AND unlock_at <= {now_p}{}",
-            user_filter(&mut q, user)
-        );
+        let cond = unlock(&mut q, &org, &now_p);
         q.text = format!(
             "UPDATE assignments SET status = 'ASSIGNED', changed_seq = {seq_p} WHERE {cond}"
         );
@@ -175,6 +181,42 @@ pub async fn advance_in(
     Ok(applied)
 }
 
+/// Unlocks the open assignments of `course_id` that nothing holds any more (its prerequisites
+/// changed), with an `UNLOCKED` event each.
+pub async fn unlock_freed(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    now: i64,
+    course_id: Uuid,
+) -> AppResult<u64> {
+    let seq = write_seq(conn, org_id).await?;
+    let cond = |q: &mut Q| {
+        let (org, now_p, course) = (q.bind(org_id), q.bind(now), q.bind(course_id));
+        format!(
+            "org_id = {org} AND course_id = {course} AND status = 'LOCKED' \
+             AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
+            engine::prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
+        )
+    };
+    let mut q = Q::new();
+    let (seq_p, now_p) = (q.bind(seq), q.bind(now));
+    let c = cond(&mut q);
+    q.text = format!(
+        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
+         SELECT org_id, {seq_p}, {now_p}, 'UNLOCKED', id, user_id, course_id FROM assignments WHERE {c} ORDER BY user_id"
+    );
+    let n = q.exec(conn).await?;
+    if n > 0 {
+        let mut q = Q::new();
+        let seq_p = q.bind(seq);
+        let c = cond(&mut q);
+        q.text =
+            format!("UPDATE assignments SET status = 'ASSIGNED', changed_seq = {seq_p} WHERE {c}");
+        q.exec(conn).await?;
+    }
+    Ok(n)
+}
+
 /// One tick over every organization with due work. Returns what was applied per organization.
 pub async fn tick(state: &AppState) -> AppResult<Vec<(Uuid, Applied)>> {
     let now = now_micros(state);
@@ -182,10 +224,11 @@ pub async fn tick(state: &AppState) -> AppResult<Vec<(Uuid, Applied)>> {
         &state.db.read,
         &format!(
             "SELECT DISTINCT org_id FROM assignments WHERE \
-               (status = 'LOCKED' AND unlock_at <= $1) \
+               (status = 'LOCKED' AND unlock_at <= $1 AND {}) \
             OR (status IN {OPEN_STATUSES} AND overdue_at IS NULL AND due_at <= $1) \
             OR (status = 'COMPLETED' AND expires_at <= $1) \
-            OR (status IN ('COMPLETED', 'EXPIRED') AND NOT renewal_done AND renew_at <= $1)"
+            OR (status IN ('COMPLETED', 'EXPIRED') AND NOT renewal_done AND renew_at <= $1)",
+            engine::prerequisites_met("assignments.user_id", "assignments.course_id", "$1")
         ),
         crate::vals![now],
     )

@@ -8,6 +8,9 @@
 //! 4. assignments whose reasons changed get their dates again (earliest unlock, earliest due),
 //!    and unlock (`UNLOCKED` event) when no longer locked.
 //!
+//! A new assignment is also `LOCKED` while a prerequisite of its course has no completion by
+//! the user; the completion that frees it unlocks it (see `compliance::scheduler`).
+//!
 //! "Current" means incomplete and open, or completed with a validity that has not reached its
 //! renewal window. Completed work is never withdrawn.
 
@@ -16,7 +19,7 @@ use uuid::Uuid;
 
 use super::audience::scope_sql;
 use super::stage::uuid7_sql;
-use super::{Outcome, Scope};
+use super::{Outcome, Scope, prerequisites_met};
 use crate::error::AppResult;
 use crate::service::sql::Q;
 
@@ -59,12 +62,14 @@ pub async fn apply(
         credit_completions(conn, now).await?;
         let mut q = Q::new();
         let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+        let met = prerequisites_met("sg_new.user_id", "sg_new.course_id", &now_p);
         q.text = format!(
             "INSERT INTO assignments (id, org_id, user_id, course_id, status, kept, assigned_at, unlock_at, due_at, \
                                       completed_at, expires_at, renew_at, completion_id, changed_seq) \
              SELECT id, {org}, user_id, course_id, \
                     CASE WHEN completion_id IS NOT NULL THEN 'COMPLETED' \
-                         WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
+                         WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' \
+                         WHEN NOT {met} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
                     FALSE, {now_p}, unlock_at, due_at, completed_at, expires_at, renew_at, completion_id, {seq_p} FROM sg_new"
         );
         q.exec(conn).await?;
@@ -92,8 +97,8 @@ pub async fn apply(
     let mut q = Q::new();
     let (org, now_p) = (q.bind(org_id), q.bind(now));
     q.text = format!(
-        "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until, created_at) \
-         SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL, {now_p} FROM sg_desired d \
+        "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until, created_at, via_course_id) \
+         SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL, {now_p}, d.via_course_id FROM sg_desired d \
          JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
          WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL)",
         current("a", &now_p)
@@ -186,7 +191,8 @@ pub async fn apply(
     let mut q = Q::new();
     let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
     let unlockable = format!(
-        "id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p})"
+        "id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
+        prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
     );
     q.text = format!(
         "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
@@ -196,7 +202,8 @@ pub async fn apply(
         let mut q = Q::new();
         let now_p = q.bind(now);
         q.text = format!(
-            "UPDATE assignments SET status = 'ASSIGNED' WHERE id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p})"
+            "UPDATE assignments SET status = 'ASSIGNED' WHERE id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
+            prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
         );
         q.exec(conn).await?;
     }

@@ -10,11 +10,17 @@
 //! evaluating audiences in Rust for a handful of users, or by one `INSERT … SELECT` per rule for
 //! bulk changes — and then applied with a fixed set of set-based statements (`apply`), so a
 //! policy change reaching 100,000 people is a dozen statements, not 100,000 round trips.
+//!
+//! Prerequisites: a rule that requires a course also requires the course's prerequisites
+//! (transitively), each with a reason naming the rule and the course that needs it; an
+//! assignment stays `LOCKED` until every prerequisite of its course has a completion.
 
 mod apply;
 pub mod audience;
 pub mod preview;
 mod stage;
+
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -101,6 +107,10 @@ pub async fn reconcile(
         vals![ctx.org_id],
     )
     .await?;
+    let courses = match courses {
+        Some(c) => Some(with_prerequisite_links(conn, ctx.org_id, c).await?),
+        None => None,
+    };
     stage::prepare(conn).await?;
     match &scope {
         Scope::Users(users) if users.len() <= SMALL_SCOPE => {
@@ -108,6 +118,7 @@ pub async fn reconcile(
         }
         _ => stage::fill_in_sql(conn, ctx.org_id, ctx.now, seq, &scope, courses.as_deref()).await?,
     }
+    stage::expand_prerequisites(conn).await?;
     let outcome = apply::apply(conn, ctx.org_id, ctx.now, seq, &scope, courses.as_deref()).await?;
     if !outcome.created.is_empty() || !outcome.withdrawn.is_empty() {
         const LISTED: usize = 100;
@@ -132,4 +143,60 @@ pub async fn reconcile(
         .await?;
     }
     Ok(outcome)
+}
+
+/// SQL: every prerequisite of course `course` has a completion by user `user` at `now` (a bound
+/// placeholder). Any completion counts, expired or not: a prerequisite is learnt once.
+pub fn prerequisites_met(user: &str, course: &str, now: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM course_prerequisites gcp WHERE gcp.course_id = {course} \
+         AND NOT EXISTS (SELECT 1 FROM completions gc WHERE gc.user_id = {user} \
+                         AND gc.course_id = gcp.prerequisite_id AND gc.completed_at <= {now}))"
+    )
+}
+
+/// A course restriction widened to whatever its desired rows depend on: the courses' own
+/// prerequisites (a rule letting go of a course lets go of them too), and every course that
+/// needs one of those (their rules hold reasons on the same prerequisites).
+async fn with_prerequisite_links(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: Vec<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let rows = conn
+        .query_all_raw(sql::stmt(
+            conn,
+            "SELECT course_id, prerequisite_id FROM course_prerequisites WHERE org_id = $1",
+            vals![org_id],
+        ))
+        .await?;
+    if rows.is_empty() {
+        return Ok(courses);
+    }
+    let mut needs: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut needed_by: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for r in rows {
+        let (c, p) = (
+            r.try_get_by_index::<Uuid>(0)?,
+            r.try_get_by_index::<Uuid>(1)?,
+        );
+        needs.entry(c).or_default().push(p);
+        needed_by.entry(p).or_default().push(c);
+    }
+    let walk = |start: Vec<Uuid>, edges: &HashMap<Uuid, Vec<Uuid>>| {
+        let mut seen: HashSet<Uuid> = start.iter().copied().collect();
+        let mut order = start.clone();
+        let mut stack = start;
+        while let Some(n) = stack.pop() {
+            for m in edges.get(&n).into_iter().flatten() {
+                if seen.insert(*m) {
+                    order.push(*m);
+                    stack.push(*m);
+                }
+            }
+        }
+        order
+    };
+    let down = walk(courses, &needs);
+    Ok(walk(down, &needed_by))
 }

@@ -15,7 +15,7 @@ use crate::service::sql::{self, Q};
 use entity::rule as rule_entity;
 
 const SQLITE_TABLES: &str = "
-CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id BLOB NOT NULL, course_id BLOB NOT NULL, rule_id BLOB NOT NULL, since INTEGER NOT NULL, unlock_at INTEGER, due_at INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id BLOB NOT NULL, course_id BLOB NOT NULL, rule_id BLOB NOT NULL, since INTEGER NOT NULL, unlock_at INTEGER, due_at INTEGER, via_course_id BLOB);
 CREATE INDEX IF NOT EXISTS temp.ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
 CREATE TEMP TABLE IF NOT EXISTS sg_new (id BLOB PRIMARY KEY, user_id BLOB NOT NULL, course_id BLOB NOT NULL, unlock_at INTEGER, due_at INTEGER, kind TEXT NOT NULL DEFAULT 'ASSIGNED', completion_id BLOB, completed_at INTEGER, expires_at INTEGER, renew_at INTEGER);
 CREATE TEMP TABLE IF NOT EXISTS sg_touched (id BLOB PRIMARY KEY);
@@ -26,7 +26,7 @@ DELETE FROM sg_desired; DELETE FROM sg_new; DELETE FROM sg_touched; DELETE FROM 
 ";
 
 const POSTGRES_TABLES: &str = "
-CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id UUID NOT NULL, course_id UUID NOT NULL, rule_id UUID NOT NULL, since BIGINT NOT NULL, unlock_at BIGINT, due_at BIGINT) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS sg_desired (user_id UUID NOT NULL, course_id UUID NOT NULL, rule_id UUID NOT NULL, since BIGINT NOT NULL, unlock_at BIGINT, due_at BIGINT, via_course_id UUID) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS ix_sg_desired ON sg_desired (user_id, course_id, rule_id);
 CREATE TEMP TABLE IF NOT EXISTS sg_new (id UUID PRIMARY KEY, user_id UUID NOT NULL, course_id UUID NOT NULL, unlock_at BIGINT, due_at BIGINT, kind TEXT NOT NULL DEFAULT 'ASSIGNED', completion_id UUID, completed_at BIGINT, expires_at BIGINT, renew_at BIGINT) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS sg_touched (id UUID PRIMARY KEY) ON COMMIT DELETE ROWS;
@@ -185,6 +185,34 @@ pub async fn fill_in_sql(
     if conn.get_database_backend() == DbBackend::Postgres {
         // Temporary tables get no autovacuum statistics; without them the planner guesses.
         sql::exec(conn, "ANALYZE sg_desired", vec![]).await?;
+    }
+    Ok(())
+}
+
+/// Adds the missing prerequisites of every staged course, level by level down the DAG: the
+/// rule that requires a course also requires its prerequisites, with a reason naming the course
+/// that needs them (`via_course_id`). One row per (user, prerequisite, rule): when several
+/// courses of a bundle need the same prerequisite, one of them is named.
+pub async fn expand_prerequisites(conn: &impl ConnectionTrait) -> AppResult<()> {
+    let via = match conn.get_database_backend() {
+        // PostgreSQL has no MIN(uuid).
+        DbBackend::Postgres => "CAST(MIN(CAST(d.course_id AS TEXT)) AS UUID)",
+        _ => "MIN(d.course_id)",
+    };
+    let text = format!(
+        "INSERT INTO sg_desired (user_id, course_id, rule_id, since, unlock_at, due_at, via_course_id) \
+         SELECT d.user_id, cp.prerequisite_id, d.rule_id, MIN(d.since), NULL, MIN(d.due_at), {via} \
+         FROM sg_desired d JOIN course_prerequisites cp ON cp.course_id = d.course_id \
+         WHERE NOT EXISTS (SELECT 1 FROM sg_desired x WHERE x.user_id = d.user_id \
+                           AND x.course_id = cp.prerequisite_id AND x.rule_id = d.rule_id) \
+         GROUP BY d.user_id, cp.prerequisite_id, d.rule_id"
+    );
+    // The DAG has no cycle, so each round reaches one level deeper and the rounds end; the
+    // bound only guards against a corrupted graph.
+    for _ in 0..256 {
+        if sql::exec(conn, &text, vec![]).await? == 0 {
+            break;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,527 @@
+//! Rubrics and assessments: a rubric is a role-specific evaluation whose dimensions each measure
+//! one skill (weight, maximum points, the level a pass grants); an assessment scores a user on
+//! every dimension. On a pass the user's skill rises to the dimension's `levelOnPass` (source
+//! ASSESSMENT) for each dimension scored at least the passing percent of its own maximum.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{OrgRole, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::sql::{self, Q};
+use crate::service::{now_micros, role, skill, track, tx, validate};
+use crate::state::AppState;
+use crate::vals;
+
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct Rubric {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub track_id: Option<Uuid>,
+    pub role_id: Option<Uuid>,
+    pub passing_percent: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct Dimension {
+    pub rubric_id: Uuid,
+    pub skill_id: Uuid,
+    pub description: Option<String>,
+    pub weight: f64,
+    pub max_points: i32,
+    pub level_on_pass: Option<i32>,
+    pub position: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct Assessment {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub rubric_id: Uuid,
+    pub track_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub evaluator_id: Uuid,
+    pub percent: f64,
+    pub passed: bool,
+    pub comment: Option<String>,
+    pub assessed_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct Score {
+    pub assessment_id: Uuid,
+    pub skill_id: Uuid,
+    pub points: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDimension {
+    pub skill_id: Uuid,
+    pub description: Option<String>,
+    pub weight: f64,
+    pub max_points: i32,
+    pub level_on_pass: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRubric {
+    pub name: String,
+    pub track_id: Option<Uuid>,
+    pub role_id: Option<Uuid>,
+    pub passing_percent: i32,
+    pub dimensions: Vec<NewDimension>,
+}
+
+/// The most points a dimension may have.
+pub const MAX_POINTS: i32 = 1000;
+
+/// Creates a rubric. OWNER and ADMIN; the owner of `track_id` for a rubric of that track.
+pub async fn create_rubric(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewRubric,
+) -> AppResult<Rubric> {
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    match input.track_id {
+        Some(t) => {
+            let tr = track::require(&tx, org_id, t).await?;
+            authz::require_track_manager(viewer, tr.owner_id)?;
+        }
+        None => authz::require(viewer, Permission::ManageRules)?,
+    }
+    let rubric = create_rubric_in(&tx, org_id, &Actor::user(viewer), now, input).await?;
+    tx.commit().await?;
+    Ok(rubric)
+}
+
+pub async fn create_rubric_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    input: NewRubric,
+) -> AppResult<Rubric> {
+    let name = validate::name("name", &input.name)?;
+    if !(0..=100).contains(&input.passing_percent) {
+        return Err(AppError::validation(
+            "passingPercent",
+            "passingPercent must be between 0 and 100",
+        ));
+    }
+    if let Some(t) = input.track_id {
+        track::require(conn, org_id, t).await?;
+    }
+    if let Some(r) = input.role_id {
+        role::require(conn, org_id, r).await?;
+    }
+    if input.dimensions.is_empty() {
+        return Err(AppError::validation(
+            "dimensions",
+            "a rubric needs at least one dimension",
+        ));
+    }
+    let scale = skill::scale(conn, org_id).await?;
+    let mut seen = HashSet::new();
+    for d in &input.dimensions {
+        if !seen.insert(d.skill_id) {
+            return Err(AppError::validation(
+                "dimensions.skillId",
+                "a skill is measured by two dimensions; list each skill once",
+            ));
+        }
+        if !(d.weight.is_finite() && d.weight > 0.0 && d.weight <= 1000.0) {
+            return Err(AppError::validation(
+                "dimensions.weight",
+                "a weight must be above 0 and at most 1000",
+            ));
+        }
+        if !(1..=MAX_POINTS).contains(&d.max_points) {
+            return Err(AppError::validation(
+                "dimensions.maxPoints",
+                format!("maxPoints must be between 1 and {MAX_POINTS}"),
+            ));
+        }
+        if let Some(l) = d.level_on_pass {
+            scale.check("dimensions.levelOnPass", l)?;
+        }
+        validate::optional_text("dimensions.description", d.description.as_deref())?;
+    }
+    let skills: Vec<Uuid> = input.dimensions.iter().map(|d| d.skill_id).collect();
+    skill::require_all(conn, org_id, &skills).await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO rubrics (id, org_id, name, track_id, role_id, passing_percent, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        vals![id, org_id, name, input.track_id, input.role_id, input.passing_percent, now],
+    )
+    .await?;
+    for (i, d) in input.dimensions.iter().enumerate() {
+        sql::exec(
+            conn,
+            "INSERT INTO rubric_dimensions (org_id, rubric_id, skill_id, description, weight, max_points, level_on_pass, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vals![
+                org_id,
+                id,
+                d.skill_id,
+                validate::optional_text("dimensions.description", d.description.as_deref())?,
+                d.weight,
+                d.max_points,
+                d.level_on_pass,
+                i as i32
+            ],
+        )
+        .await?;
+    }
+    let rubric = require_rubric(conn, org_id, id).await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::RubricCreated,
+            subject_type: "RUBRIC",
+            subject_id: Some(id),
+            before: None,
+            after: Some(json!({
+                "id": id,
+                "name": rubric.name,
+                "trackId": rubric.track_id,
+                "roleId": rubric.role_id,
+                "passingPercent": rubric.passing_percent,
+                "dimensions": input.dimensions.iter().map(|d| json!({
+                    "skillId": d.skill_id, "weight": d.weight, "maxPoints": d.max_points,
+                    "levelOnPass": d.level_on_pass,
+                })).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    Ok(rubric)
+}
+
+/// What an assessment recorded, and the skills it raised.
+pub struct Recorded {
+    pub assessment: Assessment,
+    /// (skill, level) raised on the user's profile (source ASSESSMENT).
+    pub raised: Vec<(Uuid, i32)>,
+}
+
+/// Records an assessment; the viewer is the evaluator. OWNER, ADMIN and HR assess anyone; the
+/// owner of the rubric's track assesses that track's learners; a MANAGER their reports.
+pub async fn record(
+    state: &AppState,
+    viewer: &Viewer,
+    rubric_id: Uuid,
+    user_id: Uuid,
+    scores: Vec<(Uuid, i32)>,
+    comment: Option<String>,
+) -> AppResult<Recorded> {
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let tx = tx::begin(state, org_id).await?;
+    let rubric = require_rubric(&tx, org_id, rubric_id).await?;
+    crate::service::user::require_user(&tx, org_id, user_id, "user").await?;
+    let owner = match rubric.track_id {
+        Some(t) => Some(track::require(&tx, org_id, t).await?),
+        None => None,
+    };
+    let allowed = match viewer.role {
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => true,
+        _ => match &owner {
+            Some(t) if t.owner_id == viewer.user_id => {
+                track::is_learner(&tx, t.id, user_id).await?
+            }
+            _ => {
+                viewer.role == OrgRole::Manager
+                    && user_id != viewer.user_id
+                    && authz::can_see_user(&tx, viewer, user_id).await?
+            }
+        },
+    };
+    if !allowed {
+        return Err(AppError::forbidden(
+            "only OWNER, ADMIN, HR, the owner of the rubric's track (for its learners) or the user's manager may assess",
+        ));
+    }
+    let comment = validate::optional_text("comment", comment.as_deref())?;
+    let recorded = record_in(
+        &tx,
+        org_id,
+        &Actor::user(viewer),
+        now,
+        &rubric,
+        user_id,
+        viewer.user_id,
+        &scores,
+        comment,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// Checks the scores against the rubric, writes the assessment and raises skills on a pass.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    rubric: &Rubric,
+    user_id: Uuid,
+    evaluator_id: Uuid,
+    scores: &[(Uuid, i32)],
+    comment: Option<String>,
+) -> AppResult<Recorded> {
+    let dims = dimensions_of(conn, &[rubric.id])
+        .await?
+        .remove(&rubric.id)
+        .unwrap_or_default();
+    let by_skill: HashMap<Uuid, &Dimension> = dims.iter().map(|d| (d.skill_id, d)).collect();
+    let mut given: HashMap<Uuid, i32> = HashMap::new();
+    for (skill_id, points) in scores {
+        let Some(d) = by_skill.get(skill_id) else {
+            return Err(AppError::validation(
+                "scores.skillId",
+                "a score names a skill that is not a dimension of the rubric",
+            ));
+        };
+        if *points < 0 || *points > d.max_points {
+            return Err(AppError::validation(
+                "scores.points",
+                format!(
+                    "points must be between 0 and the dimension's maximum of {}",
+                    d.max_points
+                ),
+            ));
+        }
+        if given.insert(*skill_id, *points).is_some() {
+            return Err(AppError::validation(
+                "scores.skillId",
+                "a dimension is scored twice",
+            ));
+        }
+    }
+    if given.len() != dims.len() {
+        return Err(AppError::validation(
+            "scores",
+            "score every dimension of the rubric",
+        ));
+    }
+    let total_weight: f64 = dims.iter().map(|d| d.weight).sum();
+    let percent = dims
+        .iter()
+        .map(|d| d.weight * f64::from(given[&d.skill_id]) / f64::from(d.max_points))
+        .sum::<f64>()
+        / total_weight
+        * 100.0;
+    // Rounded to 1/100 of a percent so both databases hold and compare the same number.
+    let percent = (percent * 100.0).round() / 100.0;
+    let passing = f64::from(rubric.passing_percent);
+    let passed = percent >= passing;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO assessments (id, org_id, rubric_id, track_id, user_id, evaluator_id, percent, passed, comment, assessed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vals![id, org_id, rubric.id, rubric.track_id, user_id, evaluator_id, percent, passed, comment, now],
+    )
+    .await?;
+    for d in &dims {
+        sql::exec(
+            conn,
+            "INSERT INTO assessment_scores (org_id, assessment_id, skill_id, points) VALUES ($1, $2, $3, $4)",
+            vals![org_id, id, d.skill_id, given[&d.skill_id]],
+        )
+        .await?;
+    }
+    let mut raised = Vec::new();
+    if passed {
+        for d in &dims {
+            let Some(level) = d.level_on_pass else {
+                continue;
+            };
+            if f64::from(given[&d.skill_id]) * 100.0 < passing * f64::from(d.max_points) {
+                continue;
+            }
+            let current = sql::scalar_i64(
+                conn,
+                "SELECT CAST(level AS BIGINT) FROM user_skills WHERE user_id = $1 AND skill_id = $2",
+                vals![user_id, d.skill_id],
+            )
+            .await?;
+            // A pass raises a level, never lowers one.
+            if current >= i64::from(level) {
+                continue;
+            }
+            skill::record_rating_in(
+                conn,
+                org_id,
+                actor,
+                now,
+                user_id,
+                d.skill_id,
+                level,
+                "ASSESSMENT",
+            )
+            .await?;
+            raised.push((d.skill_id, level));
+        }
+    }
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::AssessmentRecorded,
+            subject_type: "USER",
+            subject_id: Some(user_id),
+            before: None,
+            after: Some(json!({
+                "assessmentId": id,
+                "rubricId": rubric.id,
+                "percent": percent,
+                "passed": passed,
+                "scores": dims.iter().map(|d| json!({ "skillId": d.skill_id, "points": given[&d.skill_id] })).collect::<Vec<_>>(),
+                "raised": raised.iter().map(|(s, l)| json!({ "skillId": s, "level": l })).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    let assessment = sql::one(conn, "SELECT * FROM assessments WHERE id = $1", vals![id])
+        .await?
+        .ok_or_else(|| AppError::internal("recorded assessment vanished"))?;
+    Ok(Recorded { assessment, raised })
+}
+
+pub async fn dimensions_of(
+    conn: &impl ConnectionTrait,
+    rubric_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Dimension>>> {
+    let mut out: HashMap<Uuid, Vec<Dimension>> = HashMap::new();
+    if rubric_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Q::new();
+    let list = q.bind_ids(rubric_ids);
+    q.text = format!(
+        "SELECT rubric_id, skill_id, description, weight, max_points, level_on_pass, position FROM rubric_dimensions \
+         WHERE rubric_id IN ({list}) ORDER BY rubric_id, position"
+    );
+    for d in q.all::<Dimension>(conn).await? {
+        out.entry(d.rubric_id).or_default().push(d);
+    }
+    Ok(out)
+}
+
+pub async fn scores_of(
+    conn: &impl ConnectionTrait,
+    assessment_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Score>>> {
+    let mut out: HashMap<Uuid, Vec<Score>> = HashMap::new();
+    if assessment_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Q::new();
+    let list = q.bind_ids(assessment_ids);
+    q.text = format!(
+        "SELECT assessment_id, skill_id, points FROM assessment_scores WHERE assessment_id IN ({list})"
+    );
+    for s in q.all::<Score>(conn).await? {
+        out.entry(s.assessment_id).or_default().push(s);
+    }
+    Ok(out)
+}
+
+pub async fn find_rubrics(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<Rubric>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    let list = q.bind_ids(ids);
+    q.text = format!("SELECT * FROM rubrics WHERE org_id = {org} AND id IN ({list})");
+    q.all(conn).await
+}
+
+pub async fn require_rubric(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Rubric> {
+    find_rubrics(conn, org_id, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("rubric"))
+}
+
+/// Rubrics by name, optionally of one track or one role.
+pub async fn list_rubrics(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    track_id: Option<Uuid>,
+    role_id: Option<Uuid>,
+) -> AppResult<Vec<Rubric>> {
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    q.text = format!("SELECT * FROM rubrics WHERE org_id = {org}");
+    if let Some(t) = track_id {
+        let p = q.bind(t);
+        q.push(&format!(" AND track_id = {p}"));
+    }
+    if let Some(r) = role_id {
+        let p = q.bind(r);
+        q.push(&format!(" AND role_id = {p}"));
+    }
+    q.push(" ORDER BY name, id");
+    q.all(conn).await
+}
+
+/// Assessments of one user or of one rubric, newest first, restricted to what `viewer` may
+/// see: OWNER, ADMIN, HR everything; a track owner those of its track; anyone their own; a
+/// MANAGER those of their reports.
+pub async fn list_visible(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    user_id: Option<Uuid>,
+    rubric_id: Option<Uuid>,
+) -> AppResult<Vec<Assessment>> {
+    let mut q = Q::new();
+    let org = q.bind(viewer.org_id);
+    q.text = format!("SELECT a.* FROM assessments a WHERE a.org_id = {org}");
+    if let Some(u) = user_id {
+        let p = q.bind(u);
+        q.push(&format!(" AND a.user_id = {p}"));
+    }
+    if let Some(r) = rubric_id {
+        let p = q.bind(r);
+        q.push(&format!(" AND a.rubric_id = {p}"));
+    }
+    if !matches!(viewer.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr) {
+        let users = authz::visible_users_sql(&mut q, viewer, "a.user_id");
+        let me = q.bind(viewer.user_id);
+        q.push(&format!(
+            " AND ({users} OR a.track_id IN (SELECT t.id FROM tracks t WHERE t.owner_id = {me}))"
+        ));
+    }
+    q.push(" ORDER BY a.assessed_at DESC, a.id DESC");
+    q.all(conn).await
+}

@@ -1,0 +1,440 @@
+//! Tracks: a named learning path owned by a person — an ordered list of courses (foundation
+//! courses shared with other tracks marked), usually for a role. The order must respect the
+//! course prerequisites. A rule's bundle may name a track; its courses then follow the track.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Action, Actor};
+use crate::service::authz::{self, Permission};
+use crate::service::engine::{self, Outcome, Scope};
+use crate::service::rule::BundleItem;
+use crate::service::sql::{self, Q};
+use crate::service::{course, now_micros, role, tx, user, validate};
+use crate::state::AppState;
+use crate::vals;
+
+/// The most courses a track may hold (reports encode progress as a 62-bit mask).
+pub const MAX_COURSES: usize = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct Track {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub name_norm: String,
+    pub description: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One step of a track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromQueryResult)]
+pub struct TrackCourse {
+    pub track_id: Uuid,
+    pub course_id: Uuid,
+    pub position: i32,
+    pub foundation: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTrack {
+    pub name: String,
+    pub description: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    /// (course, foundation), in order.
+    pub courses: Vec<(Uuid, bool)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TrackChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub role_id: Option<Option<Uuid>>,
+    pub owner_id: Option<Uuid>,
+    pub courses: Option<Vec<(Uuid, bool)>>,
+}
+
+pub async fn create(state: &AppState, viewer: &Viewer, input: NewTrack) -> AppResult<Track> {
+    authz::require(viewer, Permission::ManageRules)?;
+    let now = now_micros(state);
+    let tx = tx::begin(state, viewer.org_id).await?;
+    let track = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
+    tx.commit().await?;
+    Ok(track)
+}
+
+pub async fn create_in(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    actor: &Actor,
+    now: i64,
+    input: NewTrack,
+) -> AppResult<Track> {
+    let name = validate::name("name", &input.name)?;
+    let description = validate::optional_text("description", input.description.as_deref())?;
+    user::require_user(conn, org_id, input.owner_id, "owner").await?;
+    if let Some(r) = input.role_id {
+        role::require(conn, org_id, r).await?;
+    }
+    check_courses(conn, org_id, &input.courses).await?;
+    let id = Uuid::now_v7();
+    sql::exec(
+        conn,
+        "INSERT INTO tracks (id, org_id, name, name_norm, description, role_id, owner_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        vals![id, org_id, name.clone(), name.to_lowercase(), description, input.role_id, input.owner_id, now],
+    )
+    .await?;
+    write_courses(conn, org_id, id, &input.courses).await?;
+    let track = require(conn, org_id, id).await?;
+    audit::record(
+        conn,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor,
+            action: Action::TrackCreated,
+            subject_type: "TRACK",
+            subject_id: Some(id),
+            before: None,
+            after: Some(snapshot(&track, &input.courses)),
+        },
+    )
+    .await?;
+    Ok(track)
+}
+
+/// Changes a track. OWNER and ADMIN change anything; the track's owner changes its name,
+/// description, role and courses, but not who owns it. Rules naming the track follow its
+/// courses at once (reconciled in the same transaction).
+pub async fn update(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    changes: TrackChanges,
+) -> AppResult<(Track, Outcome)> {
+    let now = now_micros(state);
+    let org_id = viewer.org_id;
+    let actor = Actor::user(viewer);
+    let tx = tx::begin(state, org_id).await?;
+    let before = require(&tx, org_id, id).await?;
+    authz::require_track_manager(viewer, before.owner_id)?;
+    if changes.owner_id.is_some_and(|o| o != before.owner_id) {
+        authz::require(viewer, Permission::ManageRules)?;
+    }
+    let before_courses = courses_of(&tx, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let before_pairs: Vec<(Uuid, bool)> = before_courses
+        .iter()
+        .map(|c| (c.course_id, c.foundation))
+        .collect();
+    let name = match &changes.name {
+        Some(n) => validate::name("name", n)?,
+        None => before.name.clone(),
+    };
+    let description = match &changes.description {
+        Some(d) => validate::optional_text("description", d.as_deref())?,
+        None => before.description.clone(),
+    };
+    let role_id = changes.role_id.unwrap_or(before.role_id);
+    if let Some(r) = role_id {
+        role::require(&tx, org_id, r).await?;
+    }
+    let owner_id = changes.owner_id.unwrap_or(before.owner_id);
+    user::require_user(&tx, org_id, owner_id, "owner").await?;
+    sql::exec(
+        &tx,
+        "UPDATE tracks SET name = $1, name_norm = $2, description = $3, role_id = $4, owner_id = $5, updated_at = $6 WHERE id = $7",
+        vals![name.clone(), name.to_lowercase(), description, role_id, owner_id, now, id],
+    )
+    .await?;
+    let mut outcome = Outcome::default();
+    let courses = match &changes.courses {
+        Some(list) => {
+            check_courses(&tx, org_id, list).await?;
+            sql::exec(
+                &tx,
+                "DELETE FROM track_courses WHERE track_id = $1",
+                vals![id],
+            )
+            .await?;
+            write_courses(&tx, org_id, id, list).await?;
+            let old: HashSet<Uuid> = before_pairs.iter().map(|c| c.0).collect();
+            let new: HashSet<Uuid> = list.iter().map(|c| c.0).collect();
+            if old != new {
+                let rules = sql::ids(
+                    &tx,
+                    "SELECT id FROM rules WHERE org_id = $1 AND track_id = $2 AND deleted_at IS NULL",
+                    vals![org_id, id],
+                )
+                .await?;
+                let items: Vec<BundleItem> = list
+                    .iter()
+                    .map(|(c, _)| BundleItem {
+                        course_id: *c,
+                        unlock_after_days: None,
+                        due_after_days: None,
+                    })
+                    .collect();
+                for r in &rules {
+                    sql::exec(
+                        &tx,
+                        "DELETE FROM rule_courses WHERE rule_id = $1",
+                        vals![*r],
+                    )
+                    .await?;
+                    crate::service::rule::write_bundle(&tx, org_id, *r, &items).await?;
+                }
+                if !rules.is_empty() {
+                    let touched: Vec<Uuid> = old.union(&new).copied().collect();
+                    outcome = engine::reconcile(
+                        &tx,
+                        &engine::Ctx::new(org_id, now, &actor, "TRACK", Some(id)),
+                        Scope::All,
+                        Some(touched),
+                    )
+                    .await?;
+                }
+            }
+            list.clone()
+        }
+        None => before_pairs.clone(),
+    };
+    let after = require(&tx, org_id, id).await?;
+    audit::record(
+        &tx,
+        audit::Entry {
+            org_id,
+            at: now,
+            actor: &actor,
+            action: Action::TrackUpdated,
+            subject_type: "TRACK",
+            subject_id: Some(id),
+            before: Some(snapshot(&before, &before_pairs)),
+            after: Some(snapshot(&after, &courses)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((after, outcome))
+}
+
+/// Each course once, of the organization, at most `MAX_COURSES`, and never before one of its
+/// prerequisites (direct or not) that the track also lists.
+async fn check_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    courses: &[(Uuid, bool)],
+) -> AppResult<()> {
+    if courses.is_empty() {
+        return Err(AppError::validation(
+            "courses",
+            "a track needs at least one course",
+        ));
+    }
+    if courses.len() > MAX_COURSES {
+        return Err(AppError::validation(
+            "courses",
+            format!("a track holds at most {MAX_COURSES} courses"),
+        ));
+    }
+    let ids: Vec<Uuid> = courses.iter().map(|c| c.0).collect();
+    let unique: HashSet<Uuid> = ids.iter().copied().collect();
+    if unique.len() != ids.len() {
+        return Err(AppError::validation(
+            "courses",
+            "a course appears twice in the track",
+        ));
+    }
+    let found = course::find_many(conn, org_id, &ids).await?;
+    if found.len() != ids.len() {
+        return Err(AppError::not_found("course"));
+    }
+    let titles: HashMap<Uuid, String> = found.into_iter().map(|c| (c.id, c.title)).collect();
+    // Every prerequisite edge of the organization: a track may rely on a chain through
+    // courses it does not list.
+    let rows = conn
+        .query_all_raw(sql::stmt(
+            conn,
+            "SELECT course_id, prerequisite_id FROM course_prerequisites WHERE org_id = $1",
+            vals![org_id],
+        ))
+        .await?;
+    let mut needs: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for r in rows {
+        needs
+            .entry(r.try_get_by_index::<Uuid>(0)?)
+            .or_default()
+            .push(r.try_get_by_index::<Uuid>(1)?);
+    }
+    let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    for (i, c) in ids.iter().enumerate() {
+        let mut seen = HashSet::new();
+        let mut stack = vec![*c];
+        while let Some(n) = stack.pop() {
+            for p in needs.get(&n).into_iter().flatten() {
+                if !seen.insert(*p) {
+                    continue;
+                }
+                if position.get(p).is_some_and(|&j| j > i) {
+                    return Err(AppError::validation(
+                        "courses",
+                        format!(
+                            "the order must respect prerequisites: {} comes before its prerequisite {}",
+                            titles[c], titles[p]
+                        ),
+                    ));
+                }
+                stack.push(*p);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_courses(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    track_id: Uuid,
+    courses: &[(Uuid, bool)],
+) -> AppResult<()> {
+    for (i, (c, foundation)) in courses.iter().enumerate() {
+        sql::exec(
+            conn,
+            "INSERT INTO track_courses (org_id, track_id, course_id, position, foundation) VALUES ($1, $2, $3, $4, $5)",
+            vals![org_id, track_id, *c, i as i32, *foundation],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn snapshot(t: &Track, courses: &[(Uuid, bool)]) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "roleId": t.role_id,
+        "ownerId": t.owner_id,
+        "courses": courses.iter().map(|(c, f)| json!({ "courseId": c, "foundation": f })).collect::<Vec<_>>(),
+    })
+}
+
+/// The steps of several tracks, in order.
+pub async fn courses_of(
+    conn: &impl ConnectionTrait,
+    track_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<TrackCourse>>> {
+    let mut out: HashMap<Uuid, Vec<TrackCourse>> = HashMap::new();
+    if track_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = Q::new();
+    let list = q.bind_ids(track_ids);
+    q.text = format!(
+        "SELECT track_id, course_id, position, foundation FROM track_courses WHERE track_id IN ({list}) ORDER BY track_id, position"
+    );
+    for r in q.all::<TrackCourse>(conn).await? {
+        out.entry(r.track_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// The track's courses as a rule bundle (no date offsets).
+pub async fn bundle(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Vec<BundleItem>> {
+    require(conn, org_id, id).await?;
+    Ok(courses_of(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| BundleItem {
+            course_id: c.course_id,
+            unlock_after_days: None,
+            due_after_days: None,
+        })
+        .collect())
+}
+
+pub async fn find(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<Track>> {
+    sql::one(
+        conn,
+        "SELECT * FROM tracks WHERE id = $1 AND org_id = $2",
+        vals![id, org_id],
+    )
+    .await
+}
+
+pub async fn require(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Track> {
+    find(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("track"))
+}
+
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<Track>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    let list = q.bind_ids(ids);
+    q.text = format!("SELECT * FROM tracks WHERE org_id = {org} AND id IN ({list})");
+    q.all(conn).await
+}
+
+/// Tracks by name, optionally only those of a role or of an owner.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    role_id: Option<Uuid>,
+    owner_id: Option<Uuid>,
+) -> AppResult<Vec<Track>> {
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    q.text = format!("SELECT * FROM tracks WHERE org_id = {org}");
+    if let Some(r) = role_id {
+        let p = q.bind(r);
+        q.push(&format!(" AND role_id = {p}"));
+    }
+    if let Some(o) = owner_id {
+        let p = q.bind(o);
+        q.push(&format!(" AND owner_id = {p}"));
+    }
+    q.push(" ORDER BY name_norm, id");
+    q.all(conn).await
+}
+
+/// Is `user_id` a learner of the track: assigned (now or once) one of its courses?
+pub async fn is_learner(
+    conn: &impl ConnectionTrait,
+    track_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    Ok(sql::scalar_i64(
+        conn,
+        "SELECT COUNT(*) FROM assignments a JOIN track_courses tc ON tc.course_id = a.course_id \
+         WHERE tc.track_id = $1 AND a.user_id = $2",
+        vals![track_id, user_id],
+    )
+    .await?
+        > 0)
+}
