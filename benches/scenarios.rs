@@ -1844,6 +1844,7 @@ mod engine_bench {
                     }],
                     on_exit: rule::ExitPolicy::Withdraw,
                     active: true,
+                    track_id: None,
                 },
             )
             .await
@@ -1879,6 +1880,7 @@ mod engine_bench {
                     courses: next.clone(),
                     on_exit: rule::ExitPolicy::Withdraw,
                     active: true,
+                    track_id: None,
                 };
                 let t = Instant::now();
                 let impact = rule::preview(&org.state, &v, spec, Some(r.id), 20)
@@ -2046,6 +2048,7 @@ mod engine_bench {
                     courses: bundle.clone(),
                     on_exit: rule::ExitPolicy::Withdraw,
                     active: true,
+                    track_id: None,
                 },
             )
             .await
