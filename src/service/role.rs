@@ -63,7 +63,7 @@ pub async fn create_in(
     if let Some(c) = input.category_id {
         require_category(conn, org_id, c).await?;
     }
-    ensure_name_free(conn, org_id, &name, None).await?;
+    sql::ensure_name_free(conn, "roles", "role", org_id, &name, None).await?;
     let id = Uuid::now_v7();
     sql::exec(
         conn,
@@ -114,7 +114,7 @@ pub async fn update(
     if let Some(name) = &changes.name {
         after.name = validate::name("name", name)?;
         after.name_norm = after.name.to_lowercase();
-        ensure_name_free(&tx, org_id, &after.name, Some(id)).await?;
+        sql::ensure_name_free(&tx, "roles", "role", org_id, &after.name, Some(id)).await?;
     }
     if let Some(d) = &changes.description {
         after.description = validate::optional_text("description", d.as_deref())?;
@@ -660,26 +660,6 @@ pub async fn set_target_in(
     .await
 }
 
-async fn ensure_name_free(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    name: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
-    let taken = sql::ids(
-        conn,
-        "SELECT id FROM roles WHERE org_id = $1 AND name_norm = $2",
-        vals![org_id, name.to_lowercase()],
-    )
-    .await?;
-    if taken.iter().any(|id| Some(*id) != except) {
-        return Err(AppError::conflict(format!(
-            "a role named '{name}' already exists"
-        )));
-    }
-    Ok(())
-}
-
 pub async fn find(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
@@ -840,7 +820,15 @@ pub async fn create_category_in(
     featured: bool,
 ) -> AppResult<role_category::Model> {
     let name = validate::name("name", name)?;
-    ensure_category_name_free(conn, org_id, &name, None).await?;
+    sql::ensure_name_free(
+        conn,
+        "role_categories",
+        "role category",
+        org_id,
+        &name,
+        None,
+    )
+    .await?;
     let id = Uuid::now_v7();
     sql::exec(
         conn,
@@ -882,7 +870,15 @@ pub async fn update_category(
     if let Some(n) = name {
         after.name = validate::name("name", n)?;
         after.name_norm = after.name.to_lowercase();
-        ensure_category_name_free(&tx, org_id, &after.name, Some(id)).await?;
+        sql::ensure_name_free(
+            &tx,
+            "role_categories",
+            "role category",
+            org_id,
+            &after.name,
+            Some(id),
+        )
+        .await?;
     }
     if let Some(f) = featured {
         after.featured = f;
@@ -913,26 +909,6 @@ pub async fn update_category(
     .await?;
     tx.commit().await?;
     Ok(after)
-}
-
-async fn ensure_category_name_free(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    name: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
-    let taken = sql::ids(
-        conn,
-        "SELECT id FROM role_categories WHERE org_id = $1 AND name_norm = $2",
-        vals![org_id, name.to_lowercase()],
-    )
-    .await?;
-    if taken.iter().any(|id| Some(*id) != except) {
-        return Err(AppError::conflict(format!(
-            "a role category named '{name}' already exists"
-        )));
-    }
-    Ok(())
 }
 
 pub async fn require_category(

@@ -172,7 +172,7 @@ pub async fn create_in(
 ) -> AppResult<skill::Model> {
     let name = validate::name("name", name)?;
     let description = validate::optional_text("description", description)?;
-    ensure_name_free(conn, org_id, &name, None).await?;
+    sql::ensure_name_free(conn, "skills", "skill", org_id, &name, None).await?;
     let id = Uuid::now_v7();
     sql::exec(
         conn,
@@ -215,7 +215,7 @@ pub async fn update(
     if let Some(name) = name {
         after.name = validate::name("name", name)?;
         after.name_norm = after.name.to_lowercase();
-        ensure_name_free(&tx, org_id, &after.name, Some(id)).await?;
+        sql::ensure_name_free(&tx, "skills", "skill", org_id, &after.name, Some(id)).await?;
     }
     if let Some(description) = description {
         after.description = validate::optional_text("description", description)?;
@@ -246,26 +246,6 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(after)
-}
-
-async fn ensure_name_free(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    name: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
-    let taken = sql::ids(
-        conn,
-        "SELECT id FROM skills WHERE org_id = $1 AND name_norm = $2",
-        vals![org_id, name.to_lowercase()],
-    )
-    .await?;
-    if taken.iter().any(|id| Some(*id) != except) {
-        return Err(AppError::conflict(format!(
-            "a skill named '{name}' already exists"
-        )));
-    }
-    Ok(())
 }
 
 /// Rates a user's skill. The viewer rates themself (source SELF); OWNER, ADMIN, HR and the

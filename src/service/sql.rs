@@ -63,6 +63,31 @@ pub async fn ids(
         .collect()
 }
 
+/// Refuses with CONFLICT when another row of `table` in the organization already has `name`
+/// (case-insensitively, by `name_norm`); `except` is the row being renamed. `what` names the
+/// kind of object in the message ("role", "skill" …).
+pub async fn ensure_name_free(
+    conn: &impl ConnectionTrait,
+    table: &'static str,
+    what: &str,
+    org_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let taken = ids(
+        conn,
+        &format!("SELECT id FROM {table} WHERE org_id = $1 AND name_norm = $2"),
+        vec![org_id.into(), name.to_lowercase().into()],
+    )
+    .await?;
+    if taken.iter().any(|id| Some(*id) != except) {
+        return Err(crate::error::AppError::conflict(format!(
+            "a {what} named '{name}' already exists"
+        )));
+    }
+    Ok(())
+}
+
 /// `$from, $from+1, …` for `n` values: the placeholders of an `IN (…)` list.
 pub fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
