@@ -12,6 +12,7 @@ mod m20261125_000004_create_completions;
 mod m20261125_000005_create_skill_tables;
 mod m20261125_000006_event_retention_and_wakeups;
 mod m20261125_000007_create_track_tables;
+mod m20261125_000008_compliance_summaries_and_group_history;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_skill_tables::Migration),
             Box::new(m20261125_000006_event_retention_and_wakeups::Migration),
             Box::new(m20261125_000007_create_track_tables::Migration),
+            Box::new(m20261125_000008_compliance_summaries_and_group_history::Migration),
         ]
     }
 }

@@ -409,22 +409,31 @@ impl ComplianceReport {
     }
 
     /// Per child group of the filter's group (the top-level groups without one), with its
-    /// whole subtree: the drill-down of a dashboard.
+    /// whole subtree: the drill-down of a dashboard. As of a past instant, the children and
+    /// subtrees are those of the tree then.
     async fn by_group(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<GroupComplianceSummary>> {
         let (state, viewer) = parts(ctx)?;
-        let children = group_service::list(
-            &state.db.read,
-            viewer.org_id,
-            &group_service::GroupFilter {
-                parent_id: self.filter.group_id,
-                roots_only: self.filter.group_id.is_none(),
-                search: None,
-            },
-        )
-        .await?;
+        let children = match self.filter.group_id {
+            // As of a past instant: the children the group had then.
+            Some(g) if !self.at.current => {
+                group_service::children_at(&state.db.read, viewer.org_id, g, self.at.at).await?
+            }
+            _ => {
+                group_service::list(
+                    &state.db.read,
+                    viewer.org_id,
+                    &group_service::GroupFilter {
+                        parent_id: self.filter.group_id,
+                        roots_only: self.filter.group_id.is_none(),
+                        search: None,
+                    },
+                )
+                .await?
+            }
+        };
         let mut out = Vec::with_capacity(children.len());
         for g in children {
             let filter = ReportFilter {

@@ -72,6 +72,13 @@ pub async fn create_in(
             vals![id, parent],
         )
         .await?;
+        // The first parent counts from the beginning: memberships may be back-filled.
+        sql::exec(
+            conn,
+            "INSERT INTO group_parents (org_id, group_id, parent_id, since, until) VALUES ($1, $2, $3, 0, NULL)",
+            vals![org_id, id, parent],
+        )
+        .await?;
     }
     let group = require_live(conn, org_id, id, "group").await?;
     audit::record(
@@ -180,6 +187,15 @@ pub async fn move_group(
         vals![parent_id, now, id],
     )
     .await?;
+    end_parent_period(&tx, id, now).await?;
+    if let Some(parent) = parent_id {
+        sql::exec(
+            &tx,
+            "INSERT INTO group_parents (org_id, group_id, parent_id, since, until) VALUES ($1, $2, $3, $4, NULL)",
+            vals![viewer.org_id, id, parent, now],
+        )
+        .await?;
+    }
     let after = require_live(&tx, viewer.org_id, id, "group").await?;
     audit::record(
         &tx,
@@ -212,6 +228,18 @@ pub async fn move_group(
     .await?;
     tx.commit().await?;
     Ok((after, outcome))
+}
+
+/// Closes the open period of `group_parents` of a group that moves or goes (the history that
+/// as-of reports filter by).
+async fn end_parent_period(conn: &impl ConnectionTrait, id: Uuid, now: i64) -> AppResult<()> {
+    sql::exec(
+        conn,
+        "UPDATE group_parents SET until = $1 WHERE group_id = $2 AND until IS NULL",
+        vals![now, id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Deletes an empty group. Only a group without members or children can go, so no one enters
@@ -259,6 +287,7 @@ pub async fn delete(
         vals![now, id],
     )
     .await?;
+    end_parent_period(&tx, id, now).await?;
     let after: group::Model = sql::one(&tx, "SELECT * FROM org_groups WHERE id = $1", vals![id])
         .await?
         .ok_or_else(|| AppError::internal("deleted group vanished"))?;
@@ -323,6 +352,24 @@ pub async fn find_many(
             sql::placeholders(2, ids.len())
         ),
         values,
+    )
+    .await
+}
+
+/// The children `parent` had at instant `at` (from the tree's history, deleted ones included),
+/// ordered by name: the drill-down of a report as of a past date.
+pub async fn children_at(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    parent: Uuid,
+    at: i64,
+) -> AppResult<Vec<group::Model>> {
+    sql::all(
+        conn,
+        "SELECT g.* FROM org_groups g WHERE g.org_id = $1 AND g.id IN \
+         (SELECT gp.group_id FROM group_parents gp WHERE gp.parent_id = $2 AND gp.since <= $3 AND (gp.until IS NULL OR gp.until > $3)) \
+         ORDER BY g.name, g.id",
+        vals![org_id, parent, at],
     )
     .await
 }

@@ -471,7 +471,7 @@ pub async fn update(
 
 /// The courses whose desired state a rule change can alter: every course of either bundle when
 /// the audience changed, otherwise only the courses added, removed or re-timed.
-fn affected_courses(
+pub(crate) fn affected_courses(
     old_audience: &Audience,
     old: &[BundleItem],
     new_audience: &Audience,

@@ -480,6 +480,14 @@ async fn status_as_of_a_past_date_does_not_move_when_the_org_changes() {
             &app.admin,
         )
         .await;
+    let office_then = app
+        .ok(
+            report_q,
+            json!({ "at": march21, "g": office.to_string() }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(office_then["complianceReport"]["total"], 1, "c alone");
 
     // Later the org changes: b is transferred out, the rule is edited, everyone completes.
     app.clock.advance(Duration::days(5));
@@ -493,6 +501,13 @@ async fn status_as_of_a_past_date_does_not_move_when_the_org_changes() {
         )
         .await;
     }
+    // And the tree changes: the warehouse now hangs under the office.
+    app.ok(
+        "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { group { id } } }",
+        json!({ "i": { "id": wh.to_string(), "parentId": office.to_string() } }),
+        &app.admin,
+    )
+    .await;
     let again = app
         .ok(
             report_q,
@@ -501,6 +516,27 @@ async fn status_as_of_a_past_date_does_not_move_when_the_org_changes() {
         )
         .await;
     assert_eq!(again, snapshot, "the answer for 21 March is unchanged");
+    assert_eq!(
+        app.ok(
+            report_q,
+            json!({ "at": march21, "g": office.to_string() }),
+            &app.admin
+        )
+        .await,
+        office_then,
+        "the office's answer for 21 March does not take in the warehouse moved under it since"
+    );
+    let office_now = app
+        .ok(
+            report_q,
+            json!({ "at": null, "g": office.to_string() }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        office_now["complianceReport"]["total"], 3,
+        "today the office's subtree holds a, b and c"
+    );
     assert_eq!(
         app.ok(
             STATUS,

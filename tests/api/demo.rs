@@ -760,3 +760,127 @@ async fn the_demo_tracks_share_a_foundation_and_show_drop_off_and_a_generous_eva
         .unwrap();
     assert!(generous["difference"].as_f64().unwrap() > 5.0, "{r}");
 }
+
+/// Every figure of a "now" report comes from the per-user summaries that commits keep current;
+/// a past instant is answered from history. On the demo's history, and as time passes (with and
+/// without the scheduler) and people transfer and complete courses, the two must agree for
+/// every filter and warning window, user by user.
+#[tokio::test]
+async fn the_now_report_from_summaries_equals_the_report_from_history() {
+    use skillgraph::service::compliance::{scheduler, status};
+    use skillgraph::service::page::PageRequest;
+
+    let app = DemoApp::spawn().await;
+    let org = app.demo.org_id;
+    let db = app.state.db.read.clone();
+    let viewer = auth::Viewer::new(org, app.demo.admin_id, OrgRole::Admin);
+    let groups: Vec<Uuid> = {
+        let v = app.ok("{ groups { id } }", json!({}), &app.admin).await;
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| id(&g["id"]))
+            .collect()
+    };
+    let role: Uuid = {
+        let v = app.ok("{ roles { id } }", json!({}), &app.admin).await;
+        id(&v["roles"][0]["id"])
+    };
+    let check = |label: String| {
+        let (db, viewer, groups) = (db.clone(), viewer.clone(), groups.clone());
+        let now = skillgraph::service::now_micros(&app.state);
+        async move {
+            let mut filters = vec![status::ReportFilter::default()];
+            for g in groups.iter().take(8) {
+                for sub in [true, false] {
+                    filters.push(status::ReportFilter {
+                        group_id: Some(*g),
+                        include_subgroups: Some(sub),
+                        ..Default::default()
+                    });
+                }
+            }
+            filters.push(status::ReportFilter {
+                role_id: Some(role),
+                ..Default::default()
+            });
+            let mut nonempty = 0;
+            for f in &filters {
+                for warning in [0, 30, 90] {
+                    let current = status::At::new(None, now, Some(warning)).unwrap();
+                    assert!(current.current);
+                    let history = status::At {
+                        current: false,
+                        ..current
+                    };
+                    let a = status::counts(&db, &viewer, f, current).await.unwrap();
+                    let b = status::counts(&db, &viewer, f, history).await.unwrap();
+                    assert_eq!(a, b, "{label}: counts for {f:?}, warning {warning}");
+                    nonempty += usize::from(a.total > 0);
+                    let page = PageRequest::new(Some(500), None).unwrap();
+                    let users = |at| {
+                        let (db, viewer, page) = (db.clone(), viewer.clone(), page.clone());
+                        async move {
+                            status::users_page(&db, &viewer, f, at, None, &page)
+                                .await
+                                .unwrap()
+                                .items
+                                .into_iter()
+                                .map(|(_, u)| (u.user_id, format!("{:?}", u.state), u.items.len()))
+                                .collect::<Vec<_>>()
+                        }
+                    };
+                    assert_eq!(
+                        users(current).await,
+                        users(history).await,
+                        "{label}: users for {f:?}, warning {warning}"
+                    );
+                }
+            }
+            assert!(nonempty > 10, "{label}: the comparison saw data");
+        }
+    };
+    check("the demo as seeded".into()).await;
+
+    // Time passes without the scheduler: the summaries' absolute dates stay right.
+    app.clock.advance(chrono::Duration::days(20));
+    check("20 days later, no tick".into()).await;
+    app.clock.advance(chrono::Duration::days(200));
+    check("220 days later, no tick".into()).await;
+    scheduler::tick(&app.state).await.unwrap();
+    check("220 days later, after a tick".into()).await;
+
+    // People move and complete courses.
+    let open = app
+        .ok(
+            "{ assignments(first: 40, filter: { status: [ASSIGNED] }) { nodes { id user { id } } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    let nodes = open["assignments"]["nodes"].as_array().unwrap().clone();
+    assert!(nodes.len() >= 20, "the demo has open assignments");
+    for (i, n) in nodes.iter().enumerate() {
+        if i % 2 == 0 {
+            app.ok(
+                "mutation($a: ID!) { recordCompletion(input: { assignmentId: $a }) { completion { id } } }",
+                json!({ "a": n["id"] }),
+                &app.admin,
+            )
+            .await;
+        } else {
+            let g = groups[i % groups.len()];
+            app.ok(
+                "mutation($u: ID!, $g: ID!) { addMembership(input: { userId: $u, groupId: $g }) { assignmentsCreated { id } } }",
+                json!({ "u": n["user"]["id"], "g": g }),
+                &app.admin,
+            )
+            .await;
+        }
+    }
+    check("after completions and transfers".into()).await;
+    app.clock.advance(chrono::Duration::days(400));
+    scheduler::tick(&app.state).await.unwrap();
+    check("a year later, after a tick".into()).await;
+}

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use skillgraph::auth::OrgRole;
 use skillgraph::service::audit::Actor;
+use skillgraph::service::compliance::summary;
 use skillgraph::service::engine::{self, Ctx, Outcome, Scope};
 use uuid::Uuid;
 
@@ -515,6 +516,19 @@ async fn run_case(app: &TestApp, ops: &[Op]) -> Result<(), TestCaseError> {
                 m.open
             )));
         }
+        // The compliance summaries kept by delta equal a recount from history.
+        let kept = summaries(app, w.org).await;
+        let tx = app.state.db.write.begin().await.unwrap();
+        summary::rebuild_org(&tx, w.org)
+            .await
+            .map_err(|e| TestCaseError::fail(e.message()))?;
+        let recounted = summaries_in(&tx, w.org).await;
+        tx.rollback().await.unwrap();
+        if kept != recounted {
+            return Err(TestCaseError::fail(format!(
+                "after step {n} ({op:?}) the compliance summaries drifted:\n kept       {kept:?}\n recounted  {recounted:?}"
+            )));
+        }
         // Reconciling everything again changes nothing and emits nothing.
         let actor = Actor::system();
         let tx = app.state.db.write.begin().await.unwrap();
@@ -535,6 +549,33 @@ async fn run_case(app: &TestApp, ops: &[Op]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+async fn summaries(app: &TestApp, org: Uuid) -> Vec<Vec<i64>> {
+    summaries_in(&app.state.db.read, org).await
+}
+
+/// Every compliance summary row of the organization: user id hash and the four figures.
+async fn summaries_in(conn: &impl ConnectionTrait, org: Uuid) -> Vec<Vec<i64>> {
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT user_id, n_required, n_incomplete, min_due_incomplete, min_valid_expiry \
+             FROM compliance_summaries WHERE org_id = $1 ORDER BY user_id",
+            [org.into()],
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            let user: Uuid = r.try_get_by_index(0).unwrap();
+            let mut v = vec![user.as_u128() as i64];
+            for i in 1..5 {
+                v.push(r.try_get_by_index::<i64>(i).unwrap());
+            }
+            v
+        })
+        .collect()
 }
 
 #[test]

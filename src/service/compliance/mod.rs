@@ -4,3 +4,4 @@
 pub mod progress;
 pub mod scheduler;
 pub mod status;
+pub mod summary;

@@ -248,6 +248,7 @@ pub async fn record_in(
     .await?;
     // A back-dated completion may already be inside its renewal window or expired.
     super::scheduler::advance_in(tx, org_id, now, actor, Some(user_id)).await?;
+    super::summary::refresh_users(tx, org_id, &[user_id]).await?;
     let completion: completion::Model =
         sql::one(tx, "SELECT * FROM completions WHERE id = $1", vals![id])
             .await?

@@ -22,8 +22,7 @@ use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql::Q;
 
-/// "Never expires", for ordering expiries in SQL.
-const NEVER: i64 = i64::MAX / 2;
+use super::summary::NEVER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CourseState {
@@ -119,11 +118,14 @@ pub struct CourseCounts {
     pub pending: i64,
 }
 
-/// The instant and window a status is computed for.
+/// The instant and window a status is computed for. `current` (the instant is now or later)
+/// lets counts and pages read the per-user summaries that commits keep current; a past instant
+/// is answered from history.
 #[derive(Debug, Clone, Copy)]
 pub struct At {
     pub at: i64,
     pub warning: i64,
+    pub current: bool,
 }
 
 impl At {
@@ -138,6 +140,7 @@ impl At {
         Ok(At {
             at: as_of.unwrap_or(now),
             warning: i64::from(days.min(36_500)) * MICROS_PER_DAY,
+            current: as_of.is_none_or(|a| a >= now),
         })
     }
 }
@@ -148,35 +151,71 @@ fn population(
     q: &mut Q,
     viewer: &Viewer,
     filter: &ReportFilter,
-    at: i64,
+    at: At,
     only: Option<&[Uuid]>,
 ) -> String {
-    let (org, t) = (q.bind(viewer.org_id), q.bind(at));
+    format!(
+        "SELECT u.id FROM users u WHERE {}",
+        population_where(q, viewer, filter, at, "u", only, false)
+    )
+}
+
+/// The conditions of `population` on users row `u`. `correlated` checks the group per row
+/// (for pages walking users in order) instead of listing the group's members first.
+fn population_where(
+    q: &mut Q,
+    viewer: &Viewer,
+    filter: &ReportFilter,
+    at: At,
+    u: &str,
+    only: Option<&[Uuid]>,
+    correlated: bool,
+) -> String {
+    let (org, t) = (q.bind(viewer.org_id), q.bind(at.at));
     let mut clauses = vec![
-        format!("u.org_id = {org}"),
-        format!("u.created_at <= {t}"),
-        format!("(u.deactivated_at IS NULL OR u.deactivated_at > {t})"),
-        authz::visible_users_sql(q, viewer, "u.id"),
+        format!("{u}.org_id = {org}"),
+        format!("{u}.created_at <= {t}"),
+        format!("({u}.deactivated_at IS NULL OR {u}.deactivated_at > {t})"),
+        authz::visible_users_sql(q, viewer, &format!("{u}.id")),
     ];
     if let Some(g) = filter.group_id {
-        let g = q.bind(g);
-        let depth = if filter.include_subgroups.unwrap_or(true) {
-            ""
+        let groups = groups_sql(q, g, filter.include_subgroups.unwrap_or(true), at);
+        let current = format!("m.since <= {t} AND (m.until IS NULL OR m.until > {t})");
+        clauses.push(if correlated {
+            format!(
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = {u}.id AND {current} AND m.group_id IN ({groups}))"
+            )
         } else {
-            " AND gc.depth = 0"
-        };
-        clauses.push(format!(
-            "u.id IN (SELECT m.user_id FROM memberships m JOIN group_closure gc ON gc.descendant_id = m.group_id \
-             WHERE gc.ancestor_id = {g}{depth} AND m.since <= {t} AND (m.until IS NULL OR m.until > {t}))"
-        ));
+            format!(
+                "{u}.id IN (SELECT m.user_id FROM memberships m WHERE m.group_id IN ({groups}) AND {current})"
+            )
+        });
     }
     if let Some(r) = filter.role_id {
-        clauses.push(format!("u.primary_role_id = {}", q.bind(r)));
+        clauses.push(format!("{u}.primary_role_id = {}", q.bind(r)));
     }
     if let Some(ids) = only {
-        clauses.push(format!("u.id IN ({})", q.bind_ids(ids)));
+        clauses.push(format!("{u}.id IN ({})", q.bind_ids(ids)));
     }
-    format!("SELECT u.id FROM users u WHERE {}", clauses.join(" AND "))
+    clauses.join(" AND ")
+}
+
+/// `SELECT` of group `g` and, with `subgroups`, its descendants at `at`: from the closure table
+/// for now, from the tree's history (`group_parents`) for a past instant, so a group moved
+/// since does not change the answer for that instant.
+fn groups_sql(q: &mut Q, g: Uuid, subgroups: bool, at: At) -> String {
+    let g = q.bind(g);
+    if !subgroups {
+        return format!("SELECT {g}");
+    }
+    if at.current {
+        return format!("SELECT gc.descendant_id FROM group_closure gc WHERE gc.ancestor_id = {g}");
+    }
+    let t = q.bind(at.at);
+    format!(
+        "WITH RECURSIVE tree(id) AS (SELECT {g} UNION SELECT gp.group_id FROM group_parents gp JOIN tree ON gp.parent_id = tree.id \
+         WHERE gp.since <= {t} AND (gp.until IS NULL OR gp.until > {t})) SELECT id FROM tree"
+    )
 }
 
 /// The per-(user, course) items of a population with their state code:
@@ -188,7 +227,7 @@ fn items_sql(
     at: At,
     only: Option<&[Uuid]>,
 ) -> String {
-    let pop = population(q, viewer, filter, at.at, only);
+    let pop = population(q, viewer, filter, at, only);
     let (org, t, soon, never) = (
         q.bind(viewer.org_id),
         q.bind(at.at),
@@ -300,8 +339,22 @@ fn code_of(s: CourseState) -> i32 {
     }
 }
 
-/// `SELECT user_id, worst` per user of the population.
-fn users_sql(q: &mut Q, viewer: &Viewer, filter: &ReportFilter, at: At) -> String {
+/// `SELECT user_id, worst` per user of the population: from the per-user summaries when the
+/// instant is current and no course narrows the report, from history otherwise.
+fn users_sql(q: &mut Q, viewer: &Viewer, filter: &ReportFilter, at: At, page: bool) -> String {
+    if at.current && filter.course_id.is_none() {
+        let pop = population_where(q, viewer, filter, at, "u", None, page);
+        let (t, soon) = (q.bind(at.at), q.bind(at.at + at.warning));
+        // 3 stands for both OVERDUE and EXPIRED: the user is NON_COMPLIANT either way.
+        return format!(
+            "SELECT s.user_id, CASE \
+                 WHEN (s.n_incomplete > 0 AND s.min_due_incomplete <= {t}) OR s.min_valid_expiry <= {t} THEN 3 \
+                 WHEN s.min_valid_expiry <= {soon} THEN 2 \
+                 WHEN s.n_incomplete > 0 THEN 1 ELSE 0 END AS worst \
+             FROM compliance_summaries s JOIN users u ON u.id = s.user_id \
+             WHERE s.n_required > 0 AND {pop}"
+        );
+    }
     let items = items_sql(q, viewer, filter, at, None);
     format!("SELECT i.user_id, MAX(i.state) AS worst FROM ({items}) i GROUP BY i.user_id")
 }
@@ -314,7 +367,7 @@ pub async fn counts(
     at: At,
 ) -> AppResult<Counts> {
     let mut q = Q::new();
-    let users = users_sql(&mut q, viewer, filter, at);
+    let users = users_sql(&mut q, viewer, filter, at, false);
     q.text = format!(
         "SELECT COUNT(*) AS total, \
                 COALESCE(SUM(CASE WHEN worst = 0 THEN 1 ELSE 0 END), 0) AS compliant, \
@@ -398,7 +451,7 @@ pub async fn users_page(
     page: &PageRequest,
 ) -> AppResult<Page<UserCompliance>> {
     let mut q = Q::new();
-    let users = users_sql(&mut q, viewer, filter, at);
+    let users = users_sql(&mut q, viewer, filter, at, true);
     let mut conditions = vec!["1 = 1".to_string()];
     if let Some(after) = page.after_key::<Uuid>()? {
         conditions.push(format!("w.user_id > {}", q.bind(after)));
@@ -423,7 +476,12 @@ pub async fn users_page(
     }
     let rows = q.all::<Row>(conn).await?;
     let ids: Vec<Uuid> = rows.iter().take(page.limit()).map(|r| r.user_id).collect();
-    let mut items = items_of(conn, viewer, filter, at, &ids).await?;
+    // The page's users are the population's already: only the course narrows their items.
+    let only_course = ReportFilter {
+        course_id: filter.course_id,
+        ..ReportFilter::default()
+    };
+    let mut items = items_of(conn, viewer, &only_course, at, &ids).await?;
     let list: Vec<UserCompliance> = rows
         .into_iter()
         .map(|r| UserCompliance {
@@ -510,7 +568,12 @@ fn expiring_where(
         ));
     }
     let mut q = Q::new();
-    let pop = population(&mut q, viewer, filter, now, None);
+    let at = At {
+        at: now,
+        warning: 0,
+        current: true,
+    };
+    let pop = population(&mut q, viewer, filter, at, None);
     let (org, now_p, until) = (
         q.bind(viewer.org_id),
         q.bind(now),

@@ -208,6 +208,9 @@ pub async fn apply(
         q.exec(conn).await?;
     }
 
+    // 5. The per-user compliance summaries of the users whose requirements changed.
+    crate::service::compliance::summary::after_apply(conn, org_id).await?;
+
     let created = if created_count > 0 {
         Q {
             text: "SELECT id FROM sg_new ORDER BY user_id, course_id".into(),

@@ -2,7 +2,7 @@
 //! were created (or rule `replacing` were replaced) with `spec`. Read-only: plain SELECTs on
 //! the read pool, the same audience SQL the engine applies, nothing staged or written.
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use super::Scope;
@@ -62,28 +62,30 @@ fn loss_sql(
     )
 }
 
+/// The count and the first `limit` users of one piece, in one statement (one evaluation of
+/// the audience).
 async fn impact_of(
     conn: &impl ConnectionTrait,
     build: impl Fn(&mut Q) -> String,
     course_id: Uuid,
     limit: usize,
 ) -> AppResult<CourseImpact> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        user_id: Uuid,
+        n: i64,
+    }
     let mut q = Q::new();
     let inner = build(&mut q);
-    q.text = format!("SELECT COUNT(*) FROM ({inner}) x");
-    let count = q.scalar_i64(conn).await?;
-    let users = if count > 0 && limit > 0 {
-        let mut q = Q::new();
-        let inner = build(&mut q);
-        q.text = format!("SELECT x.user_id FROM ({inner}) x ORDER BY x.user_id LIMIT {limit}");
-        q.ids(conn).await?
-    } else {
-        vec![]
-    };
+    q.text = format!(
+        "SELECT x.user_id, COUNT(*) OVER () AS n FROM ({inner}) x ORDER BY x.user_id LIMIT {}",
+        limit.max(1)
+    );
+    let rows: Vec<Row> = q.all(conn).await?;
     Ok(CourseImpact {
         course_id,
-        count,
-        users,
+        count: rows.first().map_or(0, |r| r.n),
+        users: rows.into_iter().take(limit).map(|r| r.user_id).collect(),
     })
 }
 
@@ -100,8 +102,28 @@ pub async fn preview(
 ) -> AppResult<Impact> {
     let mut impact = Impact::default();
     let mut pieces: Vec<Piece<'_>> = Vec::new();
+    // Replacing an active rule that keeps its audience alters only the courses added, removed
+    // or re-timed — what `rule::update` reconciles; otherwise every course of either bundle.
+    let old_rule = match replacing {
+        Some(r) => rule::find(conn, org_id, r).await?,
+        None => None,
+    };
+    let old = match replacing {
+        Some(r) => rule::bundle_of(conn, &[r])
+            .await?
+            .remove(&r)
+            .unwrap_or_default(),
+        None => vec![],
+    };
+    let considered: Option<Vec<Uuid>> = match &old_rule {
+        Some(o) if o.active && spec.active && rule::audience_of(o) == spec.audience => Some(
+            rule::affected_courses(&spec.audience, &old, &spec.audience, &spec.courses),
+        ),
+        _ => None,
+    };
+    let considered = |c: Uuid| considered.as_ref().is_none_or(|list| list.contains(&c));
     if spec.active {
-        for item in &spec.courses {
+        for item in spec.courses.iter().filter(|i| considered(i.course_id)) {
             let course = item.course_id;
             let build = move |q: &mut Q| gain_sql(q, org_id, now, spec, course);
             let ci = impact_of(conn, build, course, limit).await?;
@@ -112,14 +134,9 @@ pub async fn preview(
         }
     }
     if let Some(rule_id) = replacing {
-        let old = rule::bundle_of(conn, &[rule_id])
-            .await?
-            .remove(&rule_id)
-            .unwrap_or_default();
-        let old_rule = rule::find(conn, org_id, rule_id).await?;
         let was_active = old_rule.as_ref().is_some_and(|r| r.active);
         if was_active && spec.on_exit == ExitPolicy::Withdraw {
-            for item in &old {
+            for item in old.iter().filter(|i| considered(i.course_id)) {
                 let course = item.course_id;
                 let build = move |q: &mut Q| loss_sql(q, org_id, now, spec, rule_id, course);
                 let ci = impact_of(conn, build, course, limit).await?;
@@ -130,7 +147,13 @@ pub async fn preview(
             }
         }
     }
-    if !pieces.is_empty() {
+    if let [only] = &impact.assign[..]
+        && impact.withdraw.is_empty()
+    {
+        impact.users_affected = only.count;
+    } else if let ([], [only]) = (&impact.assign[..], &impact.withdraw[..]) {
+        impact.users_affected = only.count;
+    } else if !pieces.is_empty() {
         let mut q = Q::new();
         let parts: Vec<String> = pieces.iter().map(|p| p(&mut q)).collect();
         q.text = format!("SELECT COUNT(*) FROM ({}) x", parts.join(" UNION "));
