@@ -86,11 +86,14 @@ pub async fn apply(
     // remembered: their dates are recomputed and a kept one is required again.
     let mut q = Q::new();
     let now_p = q.bind(now);
+    // `CROSS JOIN` keeps SQLite's planner from scanning every assignment (it has no statistics
+    // on the staging tables); PostgreSQL plans it as the inner join it is.
     q.text = format!(
-        "INSERT INTO sg_touched (id) SELECT DISTINCT a.id FROM sg_desired d \
-         JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
-         WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL) \
-           AND NOT EXISTS (SELECT 1 FROM sg_new n WHERE n.id = a.id)",
+        "INSERT INTO sg_touched (id) SELECT a.id FROM sg_desired d CROSS JOIN assignments a \
+         WHERE a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
+           AND NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM sg_new n WHERE n.id = a.id) \
+         ON CONFLICT (id) DO NOTHING",
         current("a", &now_p)
     );
     q.exec(conn).await?;
@@ -99,25 +102,28 @@ pub async fn apply(
     q.text = format!(
         "INSERT INTO assignment_reasons (org_id, assignment_id, rule_id, since, unlock_at, due_at, until, created_at, via_course_id) \
          SELECT {org}, a.id, d.rule_id, d.since, d.unlock_at, d.due_at, NULL, {now_p}, d.via_course_id FROM sg_desired d \
-         JOIN assignments a ON a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
-         WHERE NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL)",
+         CROSS JOIN assignments a WHERE a.user_id = d.user_id AND a.course_id = d.course_id AND {} \
+         AND NOT EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id AND ar.rule_id = d.rule_id AND ar.until IS NULL)",
         current("a", &now_p)
     );
     q.exec(conn).await?;
 
     // 3. Reasons that no longer hold (or sit on an assignment that is no longer current).
     let mut q = Q::new();
-    let (org, now_p) = (q.bind(org_id), q.bind(now));
+    let now_p = q.bind(now);
     let in_scope = scope_sql(&mut q, scope, "a.user_id");
-    let in_courses = match courses {
-        Some(c) => format!("a.course_id IN ({})", q.bind_ids(c)),
-        None => "1 = 1".into(),
+    // Courses and users imply the organization; naming it where they are given would lead
+    // SQLite to walk the organization's index (a million rows) instead of theirs.
+    let in_courses = match (courses, scope) {
+        (Some(c), _) => format!("a.course_id IN ({})", q.bind_ids(c)),
+        (None, Scope::All) => format!("a.org_id = {}", q.bind(org_id)),
+        (None, _) => "1 = 1".into(),
     };
     q.text = format!(
         "INSERT INTO sg_ended (assignment_id, rule_id) \
          SELECT ar.assignment_id, ar.rule_id FROM assignments a \
          JOIN assignment_reasons ar ON ar.assignment_id = a.id AND ar.until IS NULL \
-         WHERE a.org_id = {org} AND {in_scope} AND {in_courses} \
+         WHERE {in_scope} AND {in_courses} \
            AND NOT ({} AND EXISTS (SELECT 1 FROM sg_desired d WHERE d.user_id = a.user_id AND d.course_id = a.course_id AND d.rule_id = ar.rule_id))",
         current("a", &now_p)
     );
