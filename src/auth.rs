@@ -189,7 +189,9 @@ pub struct Viewer {
     pub user_id: Uuid,
     pub role: OrgRole,
     pub request_id: Option<String>,
-    /// The viewer's direct and indirect reports, computed on first use (managers only).
+    /// A MANAGER's scope: themself and their direct and indirect reports, read at
+    /// authentication (in the same statement) or on first use, then shared by the whole
+    /// request. Empty for the other roles, whose scope needs no lookup.
     pub(crate) reports: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
     /// The roles a LEARNER or MANAGER may browse, computed on first use.
     pub(crate) visible_roles: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
@@ -205,6 +207,12 @@ impl Viewer {
             reports: Arc::default(),
             visible_roles: Arc::default(),
         }
+    }
+
+    /// The same identity with nothing cached: for each operation of a long-lived WebSocket
+    /// connection, so that a scope never outlives the request that read it.
+    pub fn for_operation(&self) -> Self {
+        Viewer::new(self.org_id, self.user_id, self.role).with_request_id(self.request_id.clone())
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
@@ -235,22 +243,11 @@ pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppRes
         .map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;
     let user_id = Uuid::parse_str(&claims.sub)
         .map_err(|_| AppError::Unauthenticated("the token's subject is malformed".into()))?;
-    let row = sea_orm::ConnectionTrait::query_one_raw(
-        &state.db.read,
-        crate::service::sql::stmt(
-            &state.db.read,
-            "SELECT active FROM users WHERE id = $1 AND org_id = $2",
-            crate::vals![user_id, org_id],
-        ),
-    )
-    .await?;
-    let active: Option<bool> = match row {
-        Some(row) => Some(row.try_get_by_index::<bool>(0)?),
-        None => None,
-    };
-    match active {
-        Some(true) => Ok(Viewer::new(org_id, user_id, claims.role)),
-        Some(false) => Err(AppError::Unauthenticated(
+    let found =
+        crate::service::authz::load_viewer(&state.db.read, org_id, user_id, claims.role).await?;
+    match found {
+        Some((viewer, true)) => Ok(viewer),
+        Some((_, false)) => Err(AppError::Unauthenticated(
             "the token's user is deactivated".into(),
         )),
         None => Err(AppError::Unauthenticated(

@@ -53,10 +53,10 @@ impl Rubric {
 
     /// The dimensions, in order.
     async fn dimensions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RubricDimension>> {
-        let (state, _) = parts(ctx)?;
-        Ok(service::dimensions_of(&state.db.read, &[self.0.id])
+        Ok(loaders(ctx)?
+            .rubric_dimensions
+            .load_one(self.0.id)
             .await?
-            .remove(&self.0.id)
             .unwrap_or_default()
             .into_iter()
             .map(RubricDimension)
@@ -67,14 +67,14 @@ impl Rubric {
     /// OWNER, ADMIN, HR and the track's owner; the viewer's own (and a manager's reports')
     /// otherwise.
     async fn assessments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assessment>> {
-        let (state, viewer) = parts(ctx)?;
-        Ok(
-            service::list_visible(&state.db.read, viewer, None, Some(self.0.id))
-                .await?
-                .into_iter()
-                .map(Assessment)
-                .collect(),
-        )
+        Ok(loaders(ctx)?
+            .rubric_assessments
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Assessment)
+            .collect())
     }
 
     /// When the rubric was created.
@@ -129,13 +129,11 @@ impl Assessment {
 
     /// The rubric used.
     async fn rubric(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Rubric>> {
-        let (state, viewer) = parts(ctx)?;
-        Ok(
-            service::find_rubrics(&state.db.read, viewer.org_id, &[self.0.rubric_id])
-                .await?
-                .pop()
-                .map(Rubric),
-        )
+        Ok(loaders(ctx)?
+            .rubrics
+            .load_one(self.0.rubric_id)
+            .await?
+            .map(Rubric))
     }
 
     /// Who was assessed.
@@ -178,10 +176,10 @@ impl Assessment {
 
     /// Points per dimension.
     async fn scores(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DimensionScore>> {
-        let (state, _) = parts(ctx)?;
-        Ok(service::scores_of(&state.db.read, &[self.0.id])
+        Ok(loaders(ctx)?
+            .assessment_scores
+            .load_one(self.0.id)
             .await?
-            .remove(&self.0.id)
             .unwrap_or_default()
             .into_iter()
             .map(DimensionScore)
@@ -406,12 +404,12 @@ pub async fn of_user(
     ctx: &Context<'_>,
     user_id: uuid::Uuid,
 ) -> async_graphql::Result<Vec<Assessment>> {
-    let (state, viewer) = parts(ctx)?;
-    Ok(
-        service::list_visible(&state.db.read, viewer, Some(user_id), None)
-            .await?
-            .into_iter()
-            .map(Assessment)
-            .collect(),
-    )
+    Ok(loaders(ctx)?
+        .user_assessments
+        .load_one(user_id)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Assessment)
+        .collect())
 }

@@ -16,8 +16,8 @@ use crate::service::authz;
 use crate::service::matching::{self as service, Gap, Match, MatchFilter};
 use crate::service::page::PageRequest;
 
-/// The user an argument names (the viewer when omitted): NOT_FOUND when unknown, FORBIDDEN
-/// when outside the viewer's view.
+/// The user an argument names (the viewer when omitted): NOT_FOUND when unknown or outside
+/// the viewer's view alike.
 pub(crate) async fn visible_user(
     ctx: &Context<'_>,
     user_id: Option<&ID>,
@@ -187,7 +187,7 @@ pub struct CareerQuery;
 #[Object]
 impl CareerQuery {
     /// A user's match for every role the viewer may browse, best first; roles without a score
-    /// (no skills) come last, ties by name. `userId` defaults to the viewer (FORBIDDEN for a
+    /// (no skills) come last, ties by name. `userId` defaults to the viewer (NOT_FOUND for a
     /// user outside the viewer's view). `first` defaults to 50 (at most 500).
     #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
     async fn role_matches(

@@ -12,6 +12,7 @@ use super::scalars::DateTime;
 use super::user::User;
 use super::{loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::error::AppError;
+use crate::service::authz;
 use crate::service::compliance::progress::{self, NewCompletion};
 use crate::service::compliance::status::{self, At, CourseState, ReportFilter, UserState};
 use crate::service::page::PageRequest;
@@ -601,6 +602,17 @@ impl ComplianceMutation {
             score: input.score,
             external_id: input.external_id,
         };
+        // Ids of another organization answer NOT_FOUND before any refusal, whatever the role
+        // (the service, owned by the compliance work, checks the role first).
+        let named: Vec<authz::Named> = [
+            new.assignment_id.map(authz::Named::Assignment),
+            new.user_id.map(authz::Named::User),
+            new.course_id.map(authz::Named::Course),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        authz::require_naming(&state.db.read, viewer, authz::Permission::ManageOrg, &named).await?;
         let r = progress::record(state, viewer, new).await?;
         Ok(RecordCompletionPayload {
             completion: Completion(r.completion),

@@ -105,7 +105,7 @@ impl AssignmentEvent {
 #[derive(InputObject, Default)]
 pub struct AssignmentEventFilter {
     /// Events of this user's assignments. Another user's, for a viewer who may not see them:
-    /// FORBIDDEN.
+    /// NOT_FOUND.
     pub user_id: Option<ID>,
     /// Events of users who were members of this group (or of its subgroups, see
     /// `includeSubgroups`) when the event happened.

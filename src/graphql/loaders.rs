@@ -8,6 +8,8 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::auth::Viewer;
+use crate::service::assessment::{self, AssessmentsOf};
 use crate::service::role::Direction;
 use crate::service::{
     assignment, course, group, matching, membership, role, rule, skill, track, user,
@@ -55,6 +57,7 @@ by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
 by_id_loader!(SkillLoader, skill_entity::Model, skill::find_many);
 by_id_loader!(TrackLoader, track::Track, track::find_many);
 by_id_loader!(CategoryLoader, role_category::Model, role::find_categories);
+by_id_loader!(RubricLoader, assessment::Rubric, assessment::find_rubrics);
 by_id_loader!(
     AssignmentLoader,
     assignment_entity::Model,
@@ -233,6 +236,38 @@ list_loader!(
     |s, keys| course::skills_of(&s.db, keys)
 );
 
+list_loader!(
+    /// The dimensions of each rubric, in order.
+    DimensionsLoader,
+    assessment::Dimension,
+    |s, keys| assessment::dimensions_of(&s.db, keys)
+);
+list_loader!(
+    /// The points of each assessment, per dimension.
+    ScoresLoader,
+    assessment::Score,
+    |s, keys| assessment::scores_of(&s.db, keys)
+);
+
+/// The assessments the viewer may see, per user or per rubric, newest first. It holds the
+/// request's viewer: what it returns depends on who asks.
+pub struct VisibleAssessmentsLoader {
+    scope: Scope,
+    viewer: Viewer,
+    of: AssessmentsOf,
+}
+
+impl Loader<Uuid> for VisibleAssessmentsLoader {
+    type Value = Vec<assessment::Assessment>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        assessment::list_visible(&self.scope.db, &self.viewer, self.of, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
 /// The fit (score and gaps) of (user, role) pairs, all pairs of a level in one statement.
 pub struct FitLoader(Scope);
 
@@ -277,12 +312,40 @@ pub struct Loaders {
     pub track_courses: DataLoader<TrackCoursesLoader>,
     pub skill_requires: DataLoader<SkillLinkLoader>,
     pub skill_required_by: DataLoader<SkillLinkLoader>,
+    pub rubrics: DataLoader<RubricLoader>,
+    pub rubric_dimensions: DataLoader<DimensionsLoader>,
+    pub assessment_scores: DataLoader<ScoresLoader>,
+    pub user_assessments: DataLoader<VisibleAssessmentsLoader>,
+    pub rubric_assessments: DataLoader<VisibleAssessmentsLoader>,
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, org_id: Uuid) -> Self {
-        let scope = Scope { db, org_id };
+    /// Fresh loaders for one request of `viewer` (some answer depending on who asks).
+    pub fn new(db: DatabaseConnection, viewer: &Viewer) -> Self {
+        let scope = Scope {
+            db,
+            org_id: viewer.org_id,
+        };
         Loaders {
+            rubrics: DataLoader::new(RubricLoader(scope.clone()), tokio::spawn),
+            rubric_dimensions: DataLoader::new(DimensionsLoader(scope.clone()), tokio::spawn),
+            assessment_scores: DataLoader::new(ScoresLoader(scope.clone()), tokio::spawn),
+            user_assessments: DataLoader::new(
+                VisibleAssessmentsLoader {
+                    scope: scope.clone(),
+                    viewer: viewer.clone(),
+                    of: AssessmentsOf::Users,
+                },
+                tokio::spawn,
+            ),
+            rubric_assessments: DataLoader::new(
+                VisibleAssessmentsLoader {
+                    scope: scope.clone(),
+                    viewer: viewer.clone(),
+                    of: AssessmentsOf::Rubrics,
+                },
+                tokio::spawn,
+            ),
             users: DataLoader::new(UserLoader(scope.clone()), tokio::spawn),
             groups: DataLoader::new(GroupLoader(scope.clone()), tokio::spawn),
             roles: DataLoader::new(RoleLoader(scope.clone()), tokio::spawn),

@@ -102,7 +102,7 @@ pub fn with_request_data(
     state: &AppState,
     viewer: Viewer,
 ) -> async_graphql::Request {
-    let loaders = Loaders::new(state.db.read.clone(), viewer.org_id);
+    let loaders = Loaders::new(state.db.read.clone(), &viewer);
     request.data(state.clone()).data(viewer).data(loaders)
 }
 
@@ -150,8 +150,29 @@ impl async_graphql::Executor for CodedSchema {
         session_data: Option<std::sync::Arc<async_graphql::Data>>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
+        let session_data = session_data.unwrap_or_default();
+        // A connection lives for hours; each operation gets its own viewer scope and loaders,
+        // so neither a reporting line nor a cached row outlives the operation that read it.
+        let request = match (
+            session_data.get(&std::any::TypeId::of::<Viewer>()),
+            session_data.get(&std::any::TypeId::of::<AppState>()),
+        ) {
+            (Some(viewer), Some(state)) => match (
+                viewer.downcast_ref::<Viewer>(),
+                state.downcast_ref::<AppState>(),
+            ) {
+                (Some(viewer), Some(state)) => {
+                    let viewer = viewer.for_operation();
+                    request
+                        .data(Loaders::new(state.db.read.clone(), &viewer))
+                        .data(viewer)
+                }
+                _ => request,
+            },
+            _ => request,
+        };
         self.0
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .execute_stream_with_session_data(request, session_data)
             .map(|mut response| {
                 add_codes(&mut response);
                 response
@@ -164,7 +185,7 @@ impl async_graphql::Executor for CodedSchema {
 /// connection runs.
 pub fn connection_data(state: &AppState, viewer: Viewer) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();
-    data.insert(Loaders::new(state.db.read.clone(), viewer.org_id));
+    data.insert(Loaders::new(state.db.read.clone(), &viewer));
     data.insert(state.clone());
     data.insert(viewer);
     data

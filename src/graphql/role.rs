@@ -93,8 +93,8 @@ impl Role {
     }
 
     /// How well a user fits the role: skills met of skills required, and the gaps. `userId`
-    /// defaults to the viewer; a user outside the viewer's view is FORBIDDEN, an unknown one
-    /// NOT_FOUND.
+    /// defaults to the viewer; a user outside the viewer's view is NOT_FOUND, like an
+    /// unknown one.
     #[graphql(name = "match")]
     async fn fit(
         &self,

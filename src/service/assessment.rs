@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::{OrgRole, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::sql::{self, Q};
 use crate::service::{now_micros, role, skill, track, tx, validate};
 use crate::state::AppState;
@@ -92,12 +92,18 @@ pub async fn create_rubric(
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
+    let named: Vec<Named> = input
+        .role_id
+        .map(Named::Role)
+        .into_iter()
+        .chain(input.dimensions.iter().map(|d| Named::Skill(d.skill_id)))
+        .collect();
     match input.track_id {
         Some(t) => {
             let tr = track::require(&tx, org_id, t).await?;
-            authz::require_track_manager(viewer, tr.owner_id)?;
+            authz::require_track_manager_naming(&tx, viewer, tr.owner_id, &named).await?;
         }
-        None => authz::require(viewer, Permission::ManageRules)?,
+        None => authz::require_naming(&tx, viewer, Permission::ManageRules, &named).await?,
     }
     let rubric = create_rubric_in(&tx, org_id, &Actor::user(viewer), now, input).await?;
     tx.commit().await?;
@@ -234,28 +240,11 @@ pub async fn record(
     let tx = tx::begin(state, org_id).await?;
     let rubric = require_rubric(&tx, org_id, rubric_id).await?;
     crate::service::user::require_user(&tx, org_id, user_id, "user").await?;
-    let owner = match rubric.track_id {
+    let track = match rubric.track_id {
         Some(t) => Some(track::require(&tx, org_id, t).await?),
         None => None,
     };
-    let allowed = match viewer.role {
-        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => true,
-        _ => match &owner {
-            Some(t) if t.owner_id == viewer.user_id => {
-                track::is_learner(&tx, t.id, user_id).await?
-            }
-            _ => {
-                viewer.role == OrgRole::Manager
-                    && user_id != viewer.user_id
-                    && authz::can_see_user(&tx, viewer, user_id).await?
-            }
-        },
-    };
-    if !allowed {
-        return Err(AppError::forbidden(
-            "only OWNER, ADMIN, HR, the owner of the rubric's track (for its learners) or the user's manager may assess",
-        ));
-    }
+    authz::require_assessor(&tx, viewer, track.as_ref(), user_id).await?;
     let comment = validate::optional_text("comment", comment.as_deref())?;
     let recorded = record_in(
         &tx,
@@ -495,26 +484,36 @@ pub async fn list_rubrics(
     q.all(conn).await
 }
 
-/// Assessments of one user or of one rubric, newest first, restricted to what `viewer` may
-/// see: OWNER, ADMIN, HR everything; a track owner those of its track; anyone their own; a
-/// MANAGER those of their reports.
+/// Whose assessments `list_visible` reads: those of some users, or made with some rubrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssessmentsOf {
+    Users,
+    Rubrics,
+}
+
+/// Assessments of the given users (or made with the given rubrics), newest first, grouped by
+/// user (or rubric), in one statement, restricted to what `viewer` may see: OWNER, ADMIN, HR
+/// everything; a track owner those of its track; anyone their own; a MANAGER those of their
+/// reports.
 pub async fn list_visible(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
-    user_id: Option<Uuid>,
-    rubric_id: Option<Uuid>,
-) -> AppResult<Vec<Assessment>> {
+    of: AssessmentsOf,
+    keys: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<Assessment>>> {
+    let mut out: HashMap<Uuid, Vec<Assessment>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
     let mut q = Q::new();
     let org = q.bind(viewer.org_id);
-    q.text = format!("SELECT a.* FROM assessments a WHERE a.org_id = {org}");
-    if let Some(u) = user_id {
-        let p = q.bind(u);
-        q.push(&format!(" AND a.user_id = {p}"));
-    }
-    if let Some(r) = rubric_id {
-        let p = q.bind(r);
-        q.push(&format!(" AND a.rubric_id = {p}"));
-    }
+    let list = q.bind_ids(keys);
+    let column = match of {
+        AssessmentsOf::Users => "user_id",
+        AssessmentsOf::Rubrics => "rubric_id",
+    };
+    q.text =
+        format!("SELECT a.* FROM assessments a WHERE a.org_id = {org} AND a.{column} IN ({list})");
     if !matches!(viewer.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr) {
         let users = authz::visible_users_sql(&mut q, viewer, "a.user_id");
         let me = q.bind(viewer.user_id);
@@ -523,5 +522,12 @@ pub async fn list_visible(
         ));
     }
     q.push(" ORDER BY a.assessed_at DESC, a.id DESC");
-    q.all(conn).await
+    for a in q.all::<Assessment>(conn).await? {
+        let key = match of {
+            AssessmentsOf::Users => a.user_id,
+            AssessmentsOf::Rubrics => a.rubric_id,
+        };
+        out.entry(key).or_default().push(a);
+    }
+    Ok(out)
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::AppResult;
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql;
 use crate::vals;
@@ -259,6 +259,17 @@ pub struct AuditFilter {
     pub to: Option<i64>,
 }
 
+impl AuditFilter {
+    /// The objects the filter names (for `authz::require_naming`).
+    pub fn named(&self) -> Vec<Named> {
+        self.subject_id
+            .map(Named::AuditSubject)
+            .into_iter()
+            .chain(self.actor_id.map(Named::User))
+            .collect()
+    }
+}
+
 /// Newest first; the cursor is `(at, id)`.
 pub async fn list(
     conn: &impl ConnectionTrait,
@@ -266,7 +277,11 @@ pub async fn list(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> AppResult<Page<audit_event::Model>> {
-    authz::require(viewer, Permission::ReadAuditLog)?;
+    let mut named = filter.named();
+    if let Some((_, id)) = page.after_key::<(i64, Uuid)>()? {
+        named.push(Named::AuditEvent(id));
+    }
+    authz::require_naming(conn, viewer, Permission::ReadAuditLog, &named).await?;
     let (where_sql, mut values) = filter_sql(viewer.org_id, filter);
     let mut sql_text = format!("SELECT * FROM audit_events WHERE {where_sql}");
     if let Some((at, id)) = page.after_key::<(i64, Uuid)>()? {
@@ -293,7 +308,7 @@ pub async fn count(
     viewer: &Viewer,
     filter: &AuditFilter,
 ) -> AppResult<i64> {
-    authz::require(viewer, Permission::ReadAuditLog)?;
+    authz::require_naming(conn, viewer, Permission::ReadAuditLog, &filter.named()).await?;
     let (where_sql, values) = filter_sql(viewer.org_id, filter);
     sql::scalar_i64(
         conn,

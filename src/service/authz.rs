@@ -46,6 +46,92 @@ pub fn require(viewer: &Viewer, permission: Permission) -> AppResult<()> {
     }
 }
 
+/// An object a request names by id, for `require_naming`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    User(Uuid),
+    Group(Uuid),
+    Role(Uuid),
+    Category(Uuid),
+    Skill(Uuid),
+    Course(Uuid),
+    Rule(Uuid),
+    Track(Uuid),
+    Rubric(Uuid),
+    Assignment(Uuid),
+    /// The subject of audit events (any kind of object, deleted ones included).
+    AuditSubject(Uuid),
+    /// An audit event (a cursor of the audit log names one).
+    AuditEvent(Uuid),
+}
+
+impl Named {
+    /// The table, the word for NOT_FOUND, and the id.
+    fn parts(self) -> (&'static str, &'static str, Uuid) {
+        match self {
+            Named::User(id) => ("users", "user", id),
+            Named::Group(id) => ("org_groups", "group", id),
+            Named::Role(id) => ("roles", "role", id),
+            Named::Category(id) => ("role_categories", "role category", id),
+            Named::Skill(id) => ("skills", "skill", id),
+            Named::Course(id) => ("courses", "course", id),
+            Named::Rule(id) => ("rules", "rule", id),
+            Named::Track(id) => ("tracks", "track", id),
+            Named::Rubric(id) => ("rubrics", "rubric", id),
+            Named::Assignment(id) => ("assignments", "assignment", id),
+            Named::AuditSubject(id) => ("audit_events", "audit subject", id),
+            Named::AuditEvent(id) => ("audit_events", "audit event", id),
+        }
+    }
+}
+
+/// Whether `named` is an object of organization `org_id`.
+pub async fn exists(conn: &impl ConnectionTrait, named: Named, org_id: Uuid) -> AppResult<bool> {
+    let (table, _, id) = named.parts();
+    let column = match named {
+        Named::AuditSubject(_) => "subject_id",
+        _ => "id",
+    };
+    let n = super::sql::scalar_i64(
+        conn,
+        &format!("SELECT COUNT(*) FROM {table} WHERE org_id = $1 AND {column} = $2"),
+        vals![org_id, id],
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// `require`, for an operation naming objects by id: when the role may not take it, an id that
+/// names nothing in the viewer's organization answers NOT_FOUND before the refusal, so another
+/// organization's ids are never confirmed to exist, whatever the role (README, "How a refusal
+/// looks"). Allowed roles pay nothing here: the service resolves the ids as it goes.
+pub async fn require_naming(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    permission: Permission,
+    named: &[Named],
+) -> AppResult<()> {
+    if allows(viewer.role, permission) {
+        return Ok(());
+    }
+    require_known(conn, viewer, named).await?;
+    require(viewer, permission)
+}
+
+/// NOT_FOUND unless every named object belongs to the viewer's organization.
+pub async fn require_known(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    named: &[Named],
+) -> AppResult<()> {
+    for n in named {
+        if !exists(conn, *n, viewer.org_id).await? {
+            return Err(AppError::not_found(n.parts().1));
+        }
+    }
+    Ok(())
+}
+
 /// How far a viewer's view of people reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -77,6 +163,20 @@ pub fn require_track_manager(viewer: &Viewer, track_owner: Uuid) -> AppResult<()
     }
 }
 
+/// `require_track_manager`, for a change naming objects by id: an id of another
+/// organization answers NOT_FOUND before the refusal (as `require_naming`).
+pub async fn require_track_manager_naming(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    track_owner: Uuid,
+    named: &[Named],
+) -> AppResult<()> {
+    if require_track_manager(viewer, track_owner).is_err() {
+        require_known(conn, viewer, named).await?;
+    }
+    require_track_manager(viewer, track_owner)
+}
+
 /// Who sees a track's learners and reports: OWNER, ADMIN, HR and the track's owner.
 pub fn can_report_track(viewer: &Viewer, track_owner: Uuid) -> bool {
     matches!(viewer.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr)
@@ -93,10 +193,45 @@ pub fn require_track_reader(viewer: &Viewer, track_owner: Uuid) -> AppResult<()>
     }
 }
 
-/// Which users a viewer may see: everyone, or a set (self, plus reports for a manager).
+/// Who may assess `user_id` with a rubric of `track` (None: an organization-wide rubric):
+/// OWNER, ADMIN and HR anyone; the track's owner its learners; a MANAGER their reports. A
+/// viewer who may assess someone, asking about a person outside their reach (not a learner of
+/// their track, not a report), gets NOT_FOUND; anyone else (a manager assessing themself
+/// included) FORBIDDEN.
+pub async fn require_assessor(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    track: Option<&super::track::Track>,
+    user_id: Uuid,
+) -> AppResult<()> {
+    if viewer.sees_everyone() {
+        return Ok(());
+    }
+    let owns_track = track.is_some_and(|t| t.owner_id == viewer.user_id);
+    let learner_of_track = match track {
+        Some(t) if owns_track => super::track::is_learner(conn, t.id, user_id).await?,
+        _ => false,
+    };
+    let sees = learner_of_track || can_see_user(conn, viewer, user_id).await?;
+    let manages = viewer.role == OrgRole::Manager && sees && user_id != viewer.user_id;
+    if learner_of_track || manages {
+        return Ok(());
+    }
+    if (owns_track || viewer.role == OrgRole::Manager) && !sees {
+        return Err(AppError::not_found("user"));
+    }
+    Err(AppError::forbidden(
+        "only OWNER, ADMIN, HR, the owner of the rubric's track (for its learners) or the user's manager may assess",
+    ))
+}
+
+/// Which users a viewer may see: everyone (OWNER, ADMIN, HR), themself (LEARNER), or a set
+/// (a MANAGER: themself and their reports). Computed once per request and shared by every
+/// resolver and list of that request; the first two cost nothing, not even an allocation.
 #[derive(Debug, Clone)]
 pub enum UserScope {
     All,
+    Themself(Uuid),
     Only(Arc<HashSet<Uuid>>),
 }
 
@@ -104,6 +239,7 @@ impl UserScope {
     pub fn contains(&self, user_id: Uuid) -> bool {
         match self {
             UserScope::All => true,
+            UserScope::Themself(me) => *me == user_id,
             UserScope::Only(set) => set.contains(&user_id),
         }
     }
@@ -112,17 +248,13 @@ impl UserScope {
 pub async fn user_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<UserScope> {
     match viewer.role {
         OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => Ok(UserScope::All),
-        OrgRole::Learner => Ok(UserScope::Only(Arc::new(HashSet::from([viewer.user_id])))),
+        OrgRole::Learner => Ok(UserScope::Themself(viewer.user_id)),
         OrgRole::Manager => {
             let reports = viewer
                 .reports
                 .get_or_try_init(|| async {
-                    let mut set: HashSet<Uuid> = reports_of(conn, viewer.org_id, viewer.user_id)
-                        .await?
-                        .into_iter()
-                        .collect();
-                    set.insert(viewer.user_id);
-                    Ok::<_, AppError>(Arc::new(set))
+                    let reports = reports_of(conn, viewer.org_id, viewer.user_id).await?;
+                    Ok::<_, AppError>(reporting_line(viewer.user_id, reports))
                 })
                 .await?;
             Ok(UserScope::Only(reports.clone()))
@@ -130,13 +262,36 @@ pub async fn user_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResu
     }
 }
 
+/// A manager's scope: themself and their reports.
+pub(crate) fn reporting_line(
+    manager: Uuid,
+    reports: impl IntoIterator<Item = Uuid>,
+) -> Arc<HashSet<Uuid>> {
+    let mut set: HashSet<Uuid> = reports.into_iter().collect();
+    set.insert(manager);
+    Arc::new(set)
+}
+
 pub async fn can_see_user(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
     user_id: Uuid,
 ) -> AppResult<bool> {
-    Ok(user_scope(conn, viewer).await?.contains(user_id))
+    match viewer.role {
+        // The common case costs nothing: no lookup, no allocation.
+        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => Ok(true),
+        OrgRole::Learner => Ok(viewer.user_id == user_id),
+        OrgRole::Manager => {
+            Ok(user_id == viewer.user_id || user_scope(conn, viewer).await?.contains(user_id))
+        }
+    }
 }
+
+/// The recursive query of a manager's direct and indirect reports (`$1` the organization,
+/// `$2` the manager).
+const REPORTS_CTE: &str = "WITH RECURSIVE reports(id) AS ( \
+     SELECT id FROM users WHERE org_id = $1 AND manager_id = $2 \
+     UNION SELECT u.id FROM users u JOIN reports r ON u.manager_id = r.id WHERE u.org_id = $1) ";
 
 /// Direct and indirect reports of `manager` (following `users.manager_id`).
 pub async fn reports_of(
@@ -146,19 +301,78 @@ pub async fn reports_of(
 ) -> AppResult<Vec<Uuid>> {
     super::sql::ids(
         conn,
-        "WITH RECURSIVE reports(id) AS ( \
-             SELECT id FROM users WHERE org_id = $1 AND manager_id = $2 \
-             UNION SELECT u.id FROM users u JOIN reports r ON u.manager_id = r.id WHERE u.org_id = $1) \
-         SELECT id FROM reports",
+        &format!("{REPORTS_CTE}SELECT id FROM reports"),
         vals![org_id, manager],
     )
     .await
 }
 
+/// What authentication needs to know of a token's user, in one statement: whether they exist
+/// in the organization and are active, and for a MANAGER their reports too, so that a
+/// manager's request pays no extra round trip for its scope. `None`: no such user; else the
+/// viewer and whether the user is active.
+pub async fn load_viewer(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: OrgRole,
+) -> AppResult<Option<(Viewer, bool)>> {
+    let sql = if role == OrgRole::Manager {
+        format!(
+            "{REPORTS_CTE}SELECT me.active, r.id FROM users me LEFT JOIN reports r ON 1 = 1 \
+             WHERE me.id = $2 AND me.org_id = $1"
+        )
+    } else {
+        "SELECT active FROM users WHERE org_id = $1 AND id = $2".to_string()
+    };
+    let rows = conn
+        .query_all_raw(super::sql::stmt(conn, &sql, vals![org_id, user_id]))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let active = first.try_get_by_index::<bool>(0)?;
+    let mut viewer = Viewer::new(org_id, user_id, role);
+    if role == OrgRole::Manager {
+        let mut reports = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(id) = row.try_get_by_index::<Option<Uuid>>(1)? {
+                reports.push(id);
+            }
+        }
+        viewer.reports = Arc::new(tokio::sync::OnceCell::new_with(Some(reporting_line(
+            user_id, reports,
+        ))));
+    }
+    Ok(Some((viewer, active)))
+}
+
+/// Past this many people, a manager's scope is written as the recursive query rather than as
+/// a list of bound ids (statements stay short and under the databases' parameter limits).
+const MAX_BOUND_SCOPE: usize = 1000;
+
 /// A SQL condition restricting `col` (a user id column) to the users `viewer` may see: no
 /// condition for OWNER/ADMIN/HR, themself for a LEARNER, themself and their direct and
-/// indirect reports for a MANAGER.
+/// indirect reports for a MANAGER. A manager's scope already computed for this request is
+/// bound as a list of ids, so the reporting line is walked once per request, not once per
+/// statement.
 pub fn visible_users_sql(q: &mut super::sql::Q, viewer: &Viewer, col: &str) -> String {
+    if viewer.role == OrgRole::Manager
+        && let Some(set) = viewer.reports.get()
+        && set.len() <= MAX_BOUND_SCOPE
+    {
+        let mut ids: Vec<Uuid> = set.iter().copied().collect();
+        // A stable order keeps the statement text (and its prepared statement) the same.
+        ids.sort_unstable();
+        return format!("{col} IN ({})", q.bind_ids(&ids));
+    }
+    visible_users_live_sql(q, viewer, col)
+}
+
+/// Like `visible_users_sql`, but always walking the reporting line in the statement itself:
+/// for filters that outlive a request (a live subscription), which must follow changes of
+/// `managerId` while they run.
+pub fn visible_users_live_sql(q: &mut super::sql::Q, viewer: &Viewer, col: &str) -> String {
     match viewer.role {
         OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => "1 = 1".into(),
         OrgRole::Learner => format!("{col} = {}", q.bind(viewer.user_id)),
@@ -232,67 +446,34 @@ pub async fn can_see_role(
     Ok(role_scope(conn, viewer).await?.contains(role_id))
 }
 
-/// A user of the viewer's organization whom the viewer may see: NOT_FOUND when the id names no
-/// user of the organization, FORBIDDEN when it names someone outside the viewer's scope.
+/// A user whom the viewer may see: NOT_FOUND both when the id names no user of the
+/// organization and when it names someone outside the viewer's scope, so a refusal never
+/// confirms that a person exists (README, "How a refusal looks").
 pub async fn require_visible_user(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let exists = super::sql::scalar_i64(
-        conn,
-        "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2",
-        vals![user_id, viewer.org_id],
-    )
-    .await?;
-    if exists == 0 {
+    if !can_see_user(conn, viewer, user_id).await?
+        || !exists(conn, Named::User(user_id), viewer.org_id).await?
+    {
         return Err(AppError::not_found("user"));
-    }
-    if !can_see_user(conn, viewer, user_id).await? {
-        return Err(AppError::forbidden(format!(
-            "the {} role may not see this person's skills and matches",
-            viewer.role.as_str()
-        )));
     }
     Ok(())
 }
 
 /// Who may rate `user_id`'s skills, and the source the rating gets: anyone rates themself
 /// (SELF); OWNER, ADMIN and HR rate anyone, a MANAGER their direct and indirect reports
-/// (MANAGER). The user must exist in the organization (else NOT_FOUND).
+/// (MANAGER). Someone the viewer may not see, or no user of the organization: NOT_FOUND.
 pub async fn rating_source(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
     user_id: Uuid,
 ) -> AppResult<&'static str> {
-    let exists = super::sql::scalar_i64(
-        conn,
-        "SELECT COUNT(*) FROM users WHERE id = $1 AND org_id = $2",
-        vals![user_id, viewer.org_id],
-    )
-    .await?;
-    if exists == 0 {
-        return Err(AppError::not_found("user"));
-    }
-    if user_id == viewer.user_id {
-        return Ok("SELF");
-    }
-    let allowed = match viewer.role {
-        OrgRole::Owner | OrgRole::Admin | OrgRole::Hr => true,
-        OrgRole::Manager => can_see_user(conn, viewer, user_id).await?,
-        OrgRole::Learner => false,
-    };
-    if allowed {
-        Ok("MANAGER")
+    require_visible_user(conn, viewer, user_id).await?;
+    Ok(if user_id == viewer.user_id {
+        "SELF"
     } else {
-        Err(AppError::forbidden(format!(
-            "the {} role may rate only its own skills{}",
-            viewer.role.as_str(),
-            if viewer.role == OrgRole::Manager {
-                " and those of its reports"
-            } else {
-                ""
-            }
-        )))
-    }
+        "MANAGER"
+    })
 }

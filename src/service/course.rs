@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::{now_micros, sql, tx, validate};
 use crate::state::AppState;
 use crate::vals;
@@ -54,7 +54,18 @@ pub async fn create(
     viewer: &Viewer,
     input: NewCourse,
 ) -> AppResult<course::Model> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &input
+            .prerequisite_ids
+            .iter()
+            .map(|c| Named::Course(*c))
+            .chain(input.skills.iter().map(|s| Named::Skill(s.0)))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let course = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
@@ -126,7 +137,22 @@ pub async fn update(
     id: Uuid,
     changes: CourseChanges,
 ) -> AppResult<course::Model> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &std::iter::once(Named::Course(id))
+            .chain(
+                changes
+                    .prerequisite_ids
+                    .iter()
+                    .flatten()
+                    .map(|c| Named::Course(*c)),
+            )
+            .chain(changes.skills.iter().flatten().map(|s| Named::Skill(s.0)))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let org_id = viewer.org_id;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::validate;
 use crate::service::{now_micros, sql, tx};
@@ -23,7 +23,13 @@ pub async fn create(
     name: &str,
     parent_id: Option<Uuid>,
 ) -> AppResult<group::Model> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &parent_id.map(Named::Group).into_iter().collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let group = create_in(
@@ -104,7 +110,13 @@ pub async fn rename(
     id: Uuid,
     name: Option<&str>,
 ) -> AppResult<group::Model> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::Group(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_live(&tx, viewer.org_id, id, "group").await?;
@@ -147,7 +159,15 @@ pub async fn move_group(
     id: Uuid,
     parent_id: Option<Uuid>,
 ) -> AppResult<(group::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &std::iter::once(Named::Group(id))
+            .chain(parent_id.map(Named::Group))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_live(&tx, viewer.org_id, id, "group").await?;
@@ -249,7 +269,13 @@ pub async fn delete(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(group::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::Group(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_live(&tx, viewer.org_id, id, "group").await?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::{group, now_micros, sql, tx, user};
 use crate::state::AppState;
@@ -29,7 +29,13 @@ pub async fn add(
     group_id: Uuid,
     since: Option<i64>,
 ) -> AppResult<Added> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::User(user_id), Named::Group(group_id)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let added = add_in(
@@ -117,7 +123,13 @@ pub async fn remove(
     user_id: Uuid,
     group_id: Uuid,
 ) -> AppResult<(membership::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::User(user_id), Named::Group(group_id)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     user::require_user(&tx, viewer.org_id, user_id, "user").await?;
@@ -171,7 +183,13 @@ pub async fn transfer(
     from: Uuid,
     to: Uuid,
 ) -> AppResult<Transfer> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::User(user_id), Named::Group(from), Named::Group(to)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     user::require_user(&tx, viewer.org_id, user_id, "user").await?;

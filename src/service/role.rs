@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::course::Change;
 use crate::service::engine::{Outcome, Scope};
 use crate::service::sql::{self, Q};
@@ -42,7 +42,17 @@ pub struct RoleChanges {
 pub type Requirement = (Uuid, Option<i32>);
 
 pub async fn create(state: &AppState, viewer: &Viewer, input: NewRole) -> AppResult<role::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &input
+            .category_id
+            .map(Named::Category)
+            .into_iter()
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let role = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
@@ -105,7 +115,15 @@ pub async fn update(
     id: Uuid,
     changes: RoleChanges,
 ) -> AppResult<role::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &std::iter::once(Named::Role(id))
+            .chain(changes.category_id.flatten().map(Named::Category))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -170,7 +188,13 @@ pub async fn update(
 /// Deletes a role with its skills and career links; users holding it as primary or target
 /// role lose it. Refused (CONFLICT) while an active rule's audience names the role. OWNER, ADMIN.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<role::Model> {
-    authz::require(viewer, Permission::DeleteRoles)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::DeleteRoles,
+        &[Named::Role(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -263,7 +287,15 @@ pub async fn set_skills(
     id: Uuid,
     skills: &[Requirement],
 ) -> AppResult<role::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &std::iter::once(Named::Role(id))
+            .chain(skills.iter().map(|s| Named::Skill(s.0)))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -375,7 +407,13 @@ pub async fn link(
     from: Uuid,
     to: Uuid,
 ) -> AppResult<(role::Model, role::Model)> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Role(from), Named::Role(to)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -424,7 +462,13 @@ pub async fn unlink(
     from: Uuid,
     to: Uuid,
 ) -> AppResult<(role::Model, role::Model)> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Role(from), Named::Role(to)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -533,7 +577,15 @@ pub async fn set_primary(
     user_id: Uuid,
     role_id: Option<Uuid>,
 ) -> AppResult<(user_entity::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &std::iter::once(Named::User(user_id))
+            .chain(role_id.map(Named::Role))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let user = set_primary_in(
@@ -861,7 +913,13 @@ pub async fn update_category(
     name: Option<&str>,
     featured: Option<bool>,
 ) -> AppResult<role_category::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Category(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;

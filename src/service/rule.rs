@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::course::MAX_DAYS;
 use crate::service::engine::{self, Outcome, Scope};
 use crate::service::{course, group, now_micros, role, sql, tx, validate};
@@ -121,6 +121,43 @@ pub struct RuleChanges {
     /// `Some(Some(t))`: the bundle becomes track `t`; `Some(None)`: the rule names no track.
     pub track_id: Option<Option<Uuid>>,
     pub on_exit: Option<ExitPolicy>,
+}
+
+impl Audience {
+    fn named(&self) -> impl Iterator<Item = Named> + '_ {
+        self.group_id
+            .map(Named::Group)
+            .into_iter()
+            .chain(self.role_id.map(Named::Role))
+    }
+}
+
+impl RuleSpec {
+    /// The objects the spec names (for `authz::require_naming`).
+    pub fn named(&self) -> Vec<Named> {
+        self.audience
+            .named()
+            .chain(self.courses.iter().map(|c| Named::Course(c.course_id)))
+            .chain(self.track_id.map(Named::Track))
+            .collect()
+    }
+}
+
+impl RuleChanges {
+    /// The objects the changes name (for `authz::require_naming`).
+    pub fn named(&self) -> Vec<Named> {
+        self.audience
+            .iter()
+            .flat_map(Audience::named)
+            .chain(
+                self.courses
+                    .iter()
+                    .flatten()
+                    .map(|c| Named::Course(c.course_id)),
+            )
+            .chain(self.track_id.flatten().map(Named::Track))
+            .collect()
+    }
 }
 
 /// A stored rule with its parsed audience and bundle (what the engine works from).
@@ -294,7 +331,13 @@ pub async fn create(
     viewer: &Viewer,
     spec: RuleSpec,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &spec.named(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let out = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, spec).await?;
@@ -367,7 +410,15 @@ pub async fn update(
     id: Uuid,
     changes: RuleChanges,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &std::iter::once(Named::Rule(id))
+            .chain(changes.named())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let actor = Actor::user(viewer);
@@ -505,7 +556,13 @@ pub async fn set_active(
     id: Uuid,
     active: bool,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &[Named::Rule(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let actor = Actor::user(viewer);
@@ -560,7 +617,13 @@ pub async fn delete(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &[Named::Rule(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let actor = Actor::user(viewer);
@@ -784,7 +847,17 @@ pub async fn preview(
     replacing: Option<Uuid>,
     limit: usize,
 ) -> AppResult<engine::preview::Impact> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &replacing
+            .map(Named::Rule)
+            .into_iter()
+            .chain(spec.named())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let conn = &state.db.read;
     if let Some(r) = replacing {
         require(conn, viewer.org_id, r).await?;

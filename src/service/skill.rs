@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::sql::{self, Q};
 use crate::service::{now_micros, tx, validate};
 use crate::state::AppState;
@@ -206,7 +206,13 @@ pub async fn update(
     name: Option<&str>,
     description: Option<Option<&str>>,
 ) -> AppResult<skill::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Skill(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::{now_micros, skill, sql, tx};
 use crate::state::AppState;
 use crate::vals;
@@ -24,7 +24,13 @@ pub async fn add(
     skill_id: Uuid,
     requires_id: Uuid,
 ) -> AppResult<skill_entity::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Skill(skill_id), Named::Skill(requires_id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;
@@ -93,7 +99,13 @@ pub async fn remove(
     skill_id: Uuid,
     requires_id: Uuid,
 ) -> AppResult<skill_entity::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::EditCatalog,
+        &[Named::Skill(skill_id), Named::Skill(requires_id)],
+    )
+    .await?;
     let now = now_micros(state);
     let org_id = viewer.org_id;
     let tx = tx::begin(state, org_id).await?;

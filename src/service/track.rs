@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{self, Outcome, Scope};
 use crate::service::rule::BundleItem;
 use crate::service::sql::{self, Q};
@@ -63,8 +63,36 @@ pub struct TrackChanges {
     pub courses: Option<Vec<(Uuid, bool)>>,
 }
 
+impl TrackChanges {
+    /// The objects the changes name (for `authz::require_track_manager_naming`).
+    pub fn named(&self) -> Vec<Named> {
+        self.owner_id
+            .map(Named::User)
+            .into_iter()
+            .chain(self.role_id.flatten().map(Named::Role))
+            .chain(self.courses.iter().flatten().map(|c| Named::Course(c.0)))
+            .collect()
+    }
+}
+
+impl NewTrack {
+    /// The objects the track names (for `authz::require_naming`).
+    pub fn named(&self) -> Vec<Named> {
+        std::iter::once(Named::User(self.owner_id))
+            .chain(self.role_id.map(Named::Role))
+            .chain(self.courses.iter().map(|c| Named::Course(c.0)))
+            .collect()
+    }
+}
+
 pub async fn create(state: &AppState, viewer: &Viewer, input: NewTrack) -> AppResult<Track> {
-    authz::require(viewer, Permission::ManageRules)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageRules,
+        &input.named(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let track = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
@@ -127,7 +155,7 @@ pub async fn update(
     let actor = Actor::user(viewer);
     let tx = tx::begin(state, org_id).await?;
     let before = require(&tx, org_id, id).await?;
-    authz::require_track_manager(viewer, before.owner_id)?;
+    authz::require_track_manager_naming(&tx, viewer, before.owner_id, &changes.named()).await?;
     if changes.owner_id.is_some_and(|o| o != before.owner_id) {
         authz::require(viewer, Permission::ManageRules)?;
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Permission};
+use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::page::{Page, PageRequest};
 use crate::service::validate::{self, Attributes, Email};
@@ -44,7 +44,16 @@ pub async fn create(
     viewer: &Viewer,
     input: NewUser,
 ) -> AppResult<(user::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[input.manager_id.map(Named::User)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let user = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
@@ -128,7 +137,15 @@ pub async fn update(
     id: Uuid,
     changes: UserChanges,
 ) -> AppResult<(user::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &std::iter::once(Named::User(id))
+            .chain(changes.manager_id.flatten().map(Named::User))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let user = update_in(&tx, viewer.org_id, &Actor::user(viewer), now, id, changes).await?;
@@ -235,7 +252,13 @@ pub async fn deactivate(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(user::Model, Outcome)> {
-    authz::require(viewer, Permission::ManageOrg)?;
+    authz::require_naming(
+        &state.db.read,
+        viewer,
+        Permission::ManageOrg,
+        &[Named::User(id)],
+    )
+    .await?;
     let now = now_micros(state);
     let tx = tx::begin(state, viewer.org_id).await?;
     let before = require_user(&tx, viewer.org_id, id, "user").await?;

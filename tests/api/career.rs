@@ -371,12 +371,12 @@ async fn recommendations_close_the_most_gaps_shortest_first_and_skip_completed_c
     app.rate(u, viz, 1).await;
     let data = app.ok(q, json!({}), &learner).await;
     assert_eq!(data["recommendations"], json!([]));
-    // Someone else's recommendations: FORBIDDEN for a learner.
+    // Someone else's recommendations: NOT_FOUND for a learner (no existence leak).
     let colleague = app.token(app.user().await, OrgRole::Learner);
     assert_code(
         &app.execute(q, json!({ "u": u.to_string() }), &colleague)
             .await,
-        "FORBIDDEN",
+        "NOT_FOUND",
     );
     // No target and no primary role: nothing to aim at.
     let data = app.ok(q, json!({}), &colleague).await;

@@ -1,6 +1,7 @@
 //! Tenant isolation as a property: random ids (and cursors) of organization A's objects, asked
-//! with organization B's OWNER token through every query and mutation taking an id, never
-//! answer data of A — only NOT_FOUND, null or an empty list — and never write anything in A.
+//! with a token of organization B of every org role (OWNER, ADMIN, HR, MANAGER, LEARNER) through
+//! every query and mutation taking an id, never answer data of A — only NOT_FOUND, null or an
+//! empty list, never FORBIDDEN, whatever the role — and never write anything in A.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use proptest::sample::Index;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
+use skillgraph::auth::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, id};
@@ -206,6 +208,83 @@ fn ops() -> Vec<Op> {
             "query($x: ID!) { assignmentEvents(filter: { ruleId: $x }) { nodes { cursor } } }",
             || json!({ "x": "@rule" }),
         ),
+        // ---- learning tracks
+        op(
+            "query($x: ID!) { track(id: $x) { id name } }",
+            || json!({ "x": "@track" }),
+        ),
+        op(
+            "query($x: ID!) { trackReport(trackId: $x) { enrolled } }",
+            || json!({ "x": "@track" }),
+        ),
+        op(
+            "query($x: ID!) { rubric(id: $x) { id name assessments { id } } }",
+            || json!({ "x": "@rubric" }),
+        ),
+        op(
+            "query($x: ID!) { rubrics(trackId: $x) { id } }",
+            || json!({ "x": "@track" }),
+        ),
+        op(
+            "query($x: ID!) { tracks(ownerId: $x) { id } }",
+            || json!({ "x": "@user" }),
+        ),
+        op(
+            "query($u: ID!) { user(id: $u) { assessments { id } } }",
+            || json!({ "u": "@user" }),
+        ),
+        op(
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@track", "name": "Mine" } }),
+        ),
+        op(
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@b:track", "roleId": "@role" } }),
+        ),
+        op(
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@b:track", "courses": [{ "courseId": "@course" }] } }),
+        ),
+        op(
+            "mutation($i: CreateTrackInput!) { createTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "name": "@new:name", "ownerId": "@user", "courses": [{ "courseId": "@b:course" }] } }),
+        ),
+        op(
+            "mutation($i: CreateTrackInput!) { createTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "name": "@new:name", "ownerId": "@b:user", "courses": [{ "courseId": "@course" }] } }),
+        ),
+        op(
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            || json!({ "i": { "name": "@new:name", "trackId": "@track", "passingPercent": 50, "dimensions": [{ "skillId": "@b:skill", "maxPoints": 5 }] } }),
+        ),
+        op(
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            || json!({ "i": { "name": "@new:name", "roleId": "@role", "passingPercent": 50, "dimensions": [{ "skillId": "@b:skill", "maxPoints": 5 }] } }),
+        ),
+        op(
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            || json!({ "i": { "name": "@new:name", "trackId": "@b:track", "passingPercent": 50, "dimensions": [{ "skillId": "@skill", "maxPoints": 5 }] } }),
+        ),
+        op(
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            || json!({ "i": { "rubricId": "@rubric", "userId": "@b:user", "scores": [{ "skillId": "@skill", "points": 1 }] } }),
+        ),
+        op(
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            || json!({ "i": { "rubricId": "@b:rubric", "userId": "@user", "scores": [{ "skillId": "@b:skill", "points": 1 }] } }),
+        ),
+        op(
+            "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { skill { id } } }",
+            || json!({ "i": { "skillId": "@b:skill", "requiresSkillId": "@skill" } }),
+        ),
+        op(
+            "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { skill { id } } }",
+            || json!({ "i": { "skillId": "@skill", "requiresSkillId": "@b:skill" } }),
+        ),
+        op(
+            "mutation($i: RemoveSkillDependencyInput!) { removeSkillDependency(input: $i) { skill { id } } }",
+            || json!({ "i": { "skillId": "@skill2", "requiresSkillId": "@skill" } }),
+        ),
         // ---- cursors of A
         cursor_op(
             "query($c: String!) { assignmentEvents(after: $c) { nodes { assignment { id } } } }",
@@ -400,7 +479,8 @@ fn ops() -> Vec<Op> {
 struct World {
     a: HashMap<&'static str, Vec<String>>,
     b: HashMap<&'static str, String>,
-    b_owner: String,
+    /// Tokens of B, one per org role: (role, token).
+    b_tokens: Vec<(OrgRole, String)>,
     secrets: Vec<String>,
 }
 
@@ -510,6 +590,43 @@ async fn world(app: &TestApp) -> World {
         &t,
     )
     .await;
+    let skill2 = create(
+        app,
+        &t,
+        "createSkill",
+        "skill",
+        json!({ "name": "ALPHA advanced skill" }),
+    )
+    .await;
+    app.ok(
+        "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { skill { id } } }",
+        json!({ "i": { "skillId": skill2, "requiresSkillId": skill } }),
+        &t,
+    )
+    .await;
+    let track = create(
+        app,
+        &t,
+        "createTrack",
+        "track",
+        json!({ "name": "ALPHA path", "ownerId": users[3], "roleId": r1, "courses": [{ "courseId": c1 }, { "courseId": c2 }] }),
+    )
+    .await;
+    let rubric = create(
+        app,
+        &t,
+        "createRubric",
+        "rubric",
+        json!({ "name": "ALPHA review", "trackId": track, "passingPercent": 50,
+                "dimensions": [{ "skillId": skill, "maxPoints": 5, "levelOnPass": 3 }] }),
+    )
+    .await;
+    app.ok(
+        "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+        json!({ "i": { "rubricId": rubric, "userId": users[1], "scores": [{ "skillId": skill, "points": 4 }] } }),
+        &t,
+    )
+    .await;
     let data = app
         .ok(
             "{ assignments(first: 500) { nodes { id } } }",
@@ -543,6 +660,9 @@ async fn world(app: &TestApp) -> World {
     a.insert("group", vec![g1.clone(), g2.clone()]);
     a.insert("category", vec![cat.clone()]);
     a.insert("skill", vec![skill.clone()]);
+    a.insert("skill2", vec![skill2.clone()]);
+    a.insert("track", vec![track.clone()]);
+    a.insert("rubric", vec![rubric.clone()]);
     a.insert("role", vec![r1.clone(), r2.clone()]);
     a.insert("course", vec![c1.clone(), c2.clone()]);
     a.insert("rule", vec![rule.clone()]);
@@ -561,7 +681,7 @@ async fn world(app: &TestApp) -> World {
     secrets.push(app.org_id.to_string());
 
     // Organization B, with one object of each kind to combine with A's ids.
-    let (_, b_owner) = app.other_org().await;
+    let (b_org, b_owner) = app.other_org().await;
     let bt = b_owner.clone();
     let b_user = create(
         app,
@@ -609,17 +729,67 @@ async fn world(app: &TestApp) -> World {
         json!({ "title": "Beta course" }),
     )
     .await;
+    // B's people in every org role; the MANAGER manages b_user, who is the LEARNER.
+    let mut b_tokens = vec![(OrgRole::Owner, b_owner.clone())];
+    let mint = |user: &str, role: OrgRole| {
+        app.state
+            .jwt
+            .mint(b_org, id(&json!(user)), role, chrono::Duration::hours(1))
+            .unwrap()
+    };
+    for (i, role) in [OrgRole::Admin, OrgRole::Hr, OrgRole::Manager]
+        .into_iter()
+        .enumerate()
+    {
+        let u = create(
+            app,
+            &bt,
+            "createUser",
+            "user",
+            json!({ "email": format!("b{i}@beta.example"), "name": format!("Beta {i}") }),
+        )
+        .await;
+        if role == OrgRole::Manager {
+            app.ok(
+                "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+                json!({ "i": { "id": b_user, "managerId": u } }),
+                &bt,
+            )
+            .await;
+        }
+        b_tokens.push((role, mint(&u, role)));
+    }
+    b_tokens.push((OrgRole::Learner, mint(&b_user, OrgRole::Learner)));
+    let b_track = create(
+        app,
+        &bt,
+        "createTrack",
+        "track",
+        json!({ "name": "Beta path", "ownerId": b_user, "courses": [{ "courseId": b_course }] }),
+    )
+    .await;
+    let b_rubric = create(
+        app,
+        &bt,
+        "createRubric",
+        "rubric",
+        json!({ "name": "Beta review", "trackId": b_track, "passingPercent": 50,
+                "dimensions": [{ "skillId": b_skill, "maxPoints": 5 }] }),
+    )
+    .await;
     let b = HashMap::from([
         ("b:user", b_user),
         ("b:group", b_group),
         ("b:skill", b_skill),
         ("b:role", b_role),
         ("b:course", b_course),
+        ("b:track", b_track),
+        ("b:rubric", b_rubric),
     ]);
     World {
         a,
         b,
-        b_owner,
+        b_tokens,
         secrets,
     }
 }
@@ -670,9 +840,11 @@ async fn run_case(
     audit_before: i64,
     op: &Op,
     pick: &[Index],
+    role: usize,
 ) -> Result<(), TestCaseError> {
     let vars = world.vars(op, pick);
-    let response = app.execute(op.doc, vars.clone(), &world.b_owner).await;
+    let (role, token) = &world.b_tokens[role];
+    let response = app.execute(op.doc, vars.clone(), token).await;
     let text = response.to_string();
     let codes: Vec<&str> = response["errors"]
         .as_array()
@@ -685,29 +857,36 @@ async fn run_case(
     let allowed = |c: &&str| *c == "NOT_FOUND" || (op.cursor && *c == "VALIDATION");
     prop_assert!(
         codes.iter().all(allowed),
-        "{} with {vars}: only NOT_FOUND (or null) may answer, got {response}",
+        "{} as {role:?} with {vars}: only NOT_FOUND (or null) may answer, got {response}",
         op.doc
     );
     if op.doc.starts_with("mutation") {
         prop_assert!(
             !codes.is_empty(),
-            "{} with {vars}: a mutation naming A's object succeeded: {response}",
+            "{} as {role:?} with {vars}: a mutation naming A's object succeeded: {response}",
             op.doc
         );
     }
     for secret in &world.secrets {
         prop_assert!(
             !text.contains(secret.as_str()),
-            "{} with {vars}: the answer shows {secret}: {response}",
+            "{} as {role:?} with {vars}: the answer shows {secret}: {response}",
             op.doc
         );
     }
-    prop_assert_eq!(&app.counts().await[..], before, "{} wrote in A", op.doc);
+    prop_assert_eq!(
+        &app.counts().await[..],
+        before,
+        "{} as {:?} wrote in A",
+        op.doc,
+        role
+    );
     prop_assert_eq!(
         app.rows("audit_events").await,
         audit_before,
-        "{} wrote in A's audit log",
-        op.doc
+        "{} as {:?} wrote in A's audit log",
+        op.doc,
+        role
     );
     Ok(())
 }
@@ -724,18 +903,35 @@ fn another_organizations_ids_answer_not_found_or_null_and_write_nothing() {
     let before = rt.block_on(app.counts());
     let audit_before = rt.block_on(app.rows("audit_events"));
     let ops = ops();
-    // Every operation once, in order, then random ones with random objects.
     let first: Vec<Index> = vec![
         any::<Index>()
             .new_tree(&mut TestRunner::deterministic())
             .unwrap()
             .current(),
     ];
+    // Every operation once per role, in order, then random ones with random objects and roles.
+    let mut failures = Vec::new();
     for op in &ops {
-        if let Err(e) = rt.block_on(run_case(&app, &world, &before, audit_before, op, &first)) {
-            panic!("{e}");
+        for role in 0..world.b_tokens.len() {
+            if let Err(e) = rt.block_on(run_case(
+                &app,
+                &world,
+                &before,
+                audit_before,
+                op,
+                &first,
+                role,
+            )) {
+                failures.push(e.to_string());
+            }
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{} cases answered more than NOT_FOUND or null:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -745,8 +941,12 @@ fn another_organizations_ids_answer_not_found_or_null_and_write_nothing() {
         failure_persistence: None,
         ..Config::default()
     });
-    let strategy = (0..ops.len(), proptest::collection::vec(any::<Index>(), 3));
-    let result = runner.run(&strategy, |(i, pick)| {
+    let strategy = (
+        0..ops.len(),
+        proptest::collection::vec(any::<Index>(), 3),
+        0..world.b_tokens.len(),
+    );
+    let result = runner.run(&strategy, |(i, pick, role)| {
         rt.block_on(run_case(
             &app,
             &world,
@@ -754,6 +954,7 @@ fn another_organizations_ids_answer_not_found_or_null_and_write_nothing() {
             audit_before,
             &ops[i],
             &pick,
+            role,
         ))
     });
     if let Err(e) = result {

@@ -404,14 +404,14 @@ async fn learners_see_their_own_events_and_managers_those_of_their_reports() {
         vec![learner]
     );
 
-    // Asking for someone else's events: FORBIDDEN, live or polled.
+    // Asking for someone else's events: NOT_FOUND, live or polled.
     let mut s = subscribe(
         &app,
         &learner_token,
         json!({ "f": { "userId": other.to_string() } }),
     )
     .await;
-    assert_code(&next(&mut s).await, "FORBIDDEN");
+    assert_code(&next(&mut s).await, "NOT_FOUND");
     let r = app
         .execute(
             POLL,
@@ -419,7 +419,7 @@ async fn learners_see_their_own_events_and_managers_those_of_their_reports() {
             &learner_token,
         )
         .await;
-    assert_code(&r, "FORBIDDEN");
+    assert_code(&r, "NOT_FOUND");
     let r = app
         .execute(
             POLL,

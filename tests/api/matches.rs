@@ -335,10 +335,11 @@ async fn matches_are_private_to_whoever_may_see_the_person() {
     )
     .await;
     let boss = app.token(boss, OrgRole::Manager);
+    // A colleague's matches: NOT_FOUND, as for anyone out of reach (no existence leak).
     let u = user.to_string();
     assert_code(
         &app.execute(MATCHES, json!({ "u": u }), &colleague).await,
-        "FORBIDDEN",
+        "NOT_FOUND",
     );
     assert_code(
         &app.execute(
@@ -347,7 +348,7 @@ async fn matches_are_private_to_whoever_may_see_the_person() {
             &colleague,
         )
         .await,
-        "FORBIDDEN",
+        "NOT_FOUND",
     );
     // The manager sees their report's matches (in featured roles).
     let data = app.ok(MATCHES, json!({ "u": u }), &boss).await;

@@ -3,8 +3,19 @@
 //! is not, within the viewer's reach. A mutation added to the schema without a row here fails
 //! `the_matrix_covers_every_mutation_and_every_query`.
 //!
-//! Columns (`COLUMNS`): who asks, and about whom. To add a column (track owners, when tracks
-//! land), append a `Column` and one letter to every row's `expect`.
+//! Columns (`COLUMNS`): who asks, and about whom. To add a column, append a `Column` and one
+//! letter to every row's `expect`. The last column is a track owner: a LEARNER by org role who
+//! owns the fixture's track, asking about a learner of that track. They manage their own
+//! track's courses, rubrics and assessments and see its learners and reports; for anything else
+//! they are the LEARNER they are.
+//!
+//! Subscriptions have rows too: the subscriber starts the subscription, then an assignment of
+//! the subject is made, and the letter tells what the subscriber receives.
+//!
+//! The refusal rule (README, "How a refusal looks"): an object the viewer may not see — of
+//! another organization, or a person outside their reach — is NOT_FOUND (or null, or left out
+//! of a list), never FORBIDDEN; an operation the viewer's role may never take, or one on an
+//! object they see but may not change, is FORBIDDEN.
 //!
 //! Letters of `expect`, one per column:
 //!   `Y` allowed: no error, the field is not null;
@@ -37,9 +48,11 @@ enum Column {
     LearnerSelf,
     /// A LEARNER asking about a colleague.
     LearnerOther,
+    /// A LEARNER who owns the fixture's track, asking about a learner of that track.
+    TrackOwner,
 }
 
-const COLUMNS: [Column; 7] = [
+const COLUMNS: [Column; 8] = [
     Column::Owner,
     Column::Admin,
     Column::Hr,
@@ -47,6 +60,7 @@ const COLUMNS: [Column; 7] = [
     Column::ManagerNotOfSubject,
     Column::LearnerSelf,
     Column::LearnerOther,
+    Column::TrackOwner,
 ];
 
 /// One operation: the top-level `field` it exercises, the document, its variables (a template:
@@ -90,13 +104,15 @@ const fn row_marked(
     }
 }
 
-//                                       OWNER ADMIN HR  MGR(subject) MGR(other) LRN(self) LRN(other)
-const ORG_ADMIN: &str = "YYYFFFF"; //    users, groups, memberships
-const CATALOG: &str = "YYYFFFF"; //      roles, skills, categories
-const RULES: &str = "YYFFFFF"; //        rules, courses, deleting roles, audit log
-const EVERYONE: &str = "YYYYYYY";
-const SEES_SUBJECT: &str = "SSSSHSH"; // lists and objects filtered by the viewer's scope
-const ABOUT_SUBJECT: &str = "YYYYFYF"; // a subject outside the scope is FORBIDDEN
+//                                    OWNER ADMIN HR MGR(subject) MGR(other) LRN(self) LRN(other) TRACK_OWNER
+const ORG_ADMIN: &str = "YYYFFFFF"; //    users, groups, memberships
+const CATALOG: &str = "YYYFFFFF"; //      roles, skills, categories
+const RULES: &str = "YYFFFFFF"; //        rules, courses, deleting roles, audit log
+const EVERYONE: &str = "YYYYYYYY";
+const SEES_SUBJECT: &str = "SSSSHSHH"; // lists and objects filtered by the viewer's scope
+const ABOUT_SUBJECT: &str = "YYYYNYNN"; // a subject outside the scope is NOT_FOUND
+const OWN_TRACK: &str = "YYFFFFFY"; //    the track owner's own track: OWNER, ADMIN and its owner
+const OTHER_TRACK: &str = "YYFFFFFF"; //  someone else's track: OWNER, ADMIN only
 
 fn rows() -> Vec<Row> {
     vec![
@@ -251,7 +267,7 @@ fn rows() -> Vec<Row> {
             "rateSkill",
             "mutation($i: RateSkillInput!) { rateSkill(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "skillId": "@skill", "level": 3 } }),
-            "YYYYFYF",
+            "YYYYNYNN",
         ),
         // ---- learning tracks
         row(
@@ -271,6 +287,87 @@ fn rows() -> Vec<Row> {
             "mutation($i: CreateRubricInput!) { createRubric(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
             RULES,
+        ),
+        row(
+            "removeSkillDependency",
+            "mutation($i: RemoveSkillDependencyInput!) { removeSkillDependency(input: $i) { __typename } }",
+            || json!({ "i": { "skillId": "@new:dependentSkill", "requiresSkillId": "@skill" } }),
+            CATALOG,
+        ),
+        row(
+            "updateTrack",
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@new:track", "description": "changed" } }),
+            OWN_TRACK,
+        ),
+        row(
+            "updateTrack",
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@new:track", "ownerId": "@subject" } }),
+            OTHER_TRACK,
+        ),
+        row(
+            "updateTrack",
+            "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
+            || json!({ "i": { "id": "@new:otherTrack", "description": "changed" } }),
+            OTHER_TRACK,
+        ),
+        row(
+            "createRubric",
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            || json!({ "i": { "name": "@new:name", "trackId": "@track", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
+            OWN_TRACK,
+        ),
+        row(
+            "createRubric",
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            || json!({ "i": { "name": "@new:name", "trackId": "@otherTrack", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
+            OTHER_TRACK,
+        ),
+        // Assessing: OWNER, ADMIN, HR anyone; a manager their reports; the track's owner its
+        // learners, with its rubrics. A person out of reach is NOT_FOUND, a role that never
+        // assesses FORBIDDEN.
+        row(
+            "recordAssessment",
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            || json!({ "i": { "rubricId": "@rubric", "userId": "@subject", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
+            "YYYYNFFY",
+        ),
+        row(
+            "recordAssessment",
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            || json!({ "i": { "rubricId": "@rubricOrgWide", "userId": "@subject", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
+            "YYYYNFFF",
+        ),
+        row(
+            "recordAssessment",
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            || json!({ "i": { "rubricId": "@rubric", "userId": "@outsider", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
+            "YYYNNFFN",
+        ),
+        row(
+            "trackReport",
+            "query($t: ID!) { trackReport(trackId: $t) { enrolled } }",
+            || json!({ "t": "@track" }),
+            "YYYFFFFY",
+        ),
+        row(
+            "trackReport",
+            "query($t: ID!) { trackReport(trackId: $t) { enrolled } }",
+            || json!({ "t": "@otherTrack" }),
+            "YYYFFFFF",
+        ),
+        row(
+            "rubric",
+            "query($r: ID!) { rubric(id: $r) { assessments { user { id } } } }",
+            || json!({ "r": "@rubric" }),
+            "SSSSHSHS",
+        ),
+        row(
+            "user",
+            "query($u: ID!) { user(id: $u) { id assessments { id } } }",
+            || json!({ "u": "@subject" }),
+            SEES_SUBJECT,
         ),
         // ---- courses and rules (OWNER, ADMIN)
         row(
@@ -314,7 +411,7 @@ fn rows() -> Vec<Row> {
             "startAssignment",
             "mutation($i: StartAssignmentInput!) { startAssignment(input: $i) { assignment { id } } }",
             || json!({ "i": { "id": "@new:assignmentOfSubject" } }),
-            "YYYFNYN",
+            "YYYFNYNN",
         ),
         row(
             "recordCompletion",
@@ -369,7 +466,7 @@ fn rows() -> Vec<Row> {
             "complianceStatus",
             "query($u: ID!) { complianceStatus(userId: $u) { user { id } status } }",
             || json!({ "u": "@subject" }),
-            "SSSSNSN",
+            "SSSSNSNN",
         ),
         row(
             "complianceReport",
@@ -443,28 +540,41 @@ fn rows() -> Vec<Row> {
             "query($r: ID!) { role(id: $r) { id } }",
             || json!({ "r": "@roleUnfeatured" }),
             "@roleUnfeatured",
-            "SSSHHHH",
+            "SSSHHHHH",
         ),
         row_marked(
             "roles",
             "{ roles { id } }",
             || json!({}),
             "@roleUnfeatured",
-            "SSSHHHH",
+            "SSSHHHHH",
         ),
         row_marked(
             "roles",
             "{ roles { id } }",
             || json!({}),
             "@roleFeatured",
-            "SSSSSSS",
+            "SSSSSSSS",
         ),
         row_marked(
             "roleCategories",
             "{ roleCategories { id } }",
             || json!({}),
             "@categoryUnfeatured",
-            "SSSHHHH",
+            "SSSHHHHH",
+        ),
+        // ---- live events: what a subscriber receives when the subject is assigned a course
+        row(
+            "assignmentEvents",
+            "subscription { assignmentEvents { kind assignment { user { id } } } }",
+            || json!({}),
+            SEES_SUBJECT,
+        ),
+        row(
+            "assignmentEvents",
+            "subscription($u: ID!) { assignmentEvents(filter: { userId: $u }) { kind assignment { user { id } } } }",
+            || json!({ "u": "@subject" }),
+            "SSSSNSNN",
         ),
         // ---- not personal: everyone reads them
         row("viewer", "{ viewer { id } }", || json!({}), EVERYONE),
@@ -494,9 +604,14 @@ const NOT_SENSITIVE: &[&str] = &[
 
 /// The organization the matrix runs in: a HR user, a manager with one report, a stranger
 /// outside the manager's line; both people in a group whose rule assigns them a course, with a
-/// completion that expires in a year; featured and unfeatured roles and categories.
+/// completion that expires in a year; featured and unfeatured roles and categories; a track of
+/// that course owned by a LEARNER (so both people are its learners), with a rubric both were
+/// assessed with, another track owned by the ADMIN, an organization-wide rubric, a skill dependency,
+/// and an outsider in no group and no reporting line.
 struct Fixture {
     hr: String,
+    track_owner: String,
+    track_owner_id: Uuid,
     manager: String,
     manager_id: Uuid,
     report: Uuid,
@@ -527,6 +642,19 @@ async fn fixture(app: &TestApp) -> Fixture {
     let course = create_course(app, "Matrix course").await;
     let expiring = create_course(app, "Matrix certificate").await;
     create_rule(app, group, course).await;
+    let track_owner_id = app.user().await;
+    let outsider = app.user().await;
+    let skill2 = app.skill("Matrix advanced skill").await;
+    app.ok(
+        "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { skill { id } } }",
+        json!({ "i": { "skillId": skill2.to_string(), "requiresSkillId": skill.to_string() } }),
+        &app.admin,
+    )
+    .await;
+    let track = create_track(app, track_owner_id, course).await;
+    let other_track = create_track(app, app.admin_id, course).await;
+    let rubric = create_rubric(app, Some(track), skill).await;
+    let rubric_org_wide = create_rubric(app, None, skill).await;
     let mut assignment = HashMap::new();
     for u in [report, stranger] {
         assignment.insert(u, assignment_of(app, u, course).await);
@@ -537,6 +665,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
         app.rate(u, skill, 2).await;
+        app.ok(
+            "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
+            json!({ "i": { "rubricId": rubric.to_string(), "userId": u.to_string(),
+                           "scores": [{ "skillId": skill.to_string(), "points": 6 }] } }),
+            &app.admin,
+        )
+        .await;
     }
     let shared = HashMap::from([
         ("@group", group.to_string()),
@@ -546,9 +681,16 @@ async fn fixture(app: &TestApp) -> Fixture {
         ("@categoryUnfeatured", unfeatured.to_string()),
         ("@skill", skill.to_string()),
         ("@course", course.to_string()),
+        ("@track", track.to_string()),
+        ("@otherTrack", other_track.to_string()),
+        ("@rubric", rubric.to_string()),
+        ("@rubricOrgWide", rubric_org_wide.to_string()),
+        ("@outsider", outsider.to_string()),
     ]);
     Fixture {
         hr: app.token(hr_id, OrgRole::Hr),
+        track_owner: app.token(track_owner_id, OrgRole::Learner),
+        track_owner_id,
         manager: app.token(manager_id, OrgRole::Manager),
         manager_id,
         report,
@@ -577,6 +719,30 @@ async fn create_course(app: &TestApp, title: &str) -> Uuid {
         )
         .await;
     id(&data["createCourse"]["course"]["id"])
+}
+
+async fn create_track(app: &TestApp, owner: Uuid, course: Uuid) -> Uuid {
+    let data = app
+        .ok(
+            "mutation($i: CreateTrackInput!) { createTrack(input: $i) { track { id } } }",
+            json!({ "i": { "name": format!("Track {}", unique()), "ownerId": owner.to_string(),
+                           "courses": [{ "courseId": course.to_string() }] } }),
+            &app.owner,
+        )
+        .await;
+    id(&data["createTrack"]["track"]["id"])
+}
+
+async fn create_rubric(app: &TestApp, track: Option<Uuid>, skill: Uuid) -> Uuid {
+    let data = app
+        .ok(
+            "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
+            json!({ "i": { "name": format!("Rubric {}", unique()), "trackId": track.map(|t| t.to_string()),
+                           "passingPercent": 70, "dimensions": [{ "skillId": skill.to_string(), "maxPoints": 10 }] } }),
+            &app.owner,
+        )
+        .await;
+    id(&data["createRubric"]["rubric"]["id"])
 }
 
 async fn create_rule(app: &TestApp, group: Uuid, course: Uuid) -> Uuid {
@@ -617,6 +783,7 @@ impl Fixture {
             Column::ManagerNotOfSubject => (self.manager.clone(), self.stranger),
             Column::LearnerSelf => (self.report_token.clone(), self.report),
             Column::LearnerOther => (self.report_token.clone(), self.stranger),
+            Column::TrackOwner => (self.track_owner.clone(), self.stranger),
         }
     }
 
@@ -698,6 +865,24 @@ impl Fixture {
                 .await
                 .to_string(),
             "@new:skill" => app.skill(&format!("S {}", unique())).await.to_string(),
+            "@new:dependentSkill" => {
+                let s = app.skill(&format!("S {}", unique())).await;
+                app.ok(
+                    "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { skill { id } } }",
+                    json!({ "i": { "skillId": s.to_string(), "requiresSkillId": self.shared["@skill"] } }),
+                    &app.admin,
+                )
+                .await;
+                s.to_string()
+            }
+            "@new:track" => {
+                let c = id(&json!(self.shared["@course"]));
+                create_track(app, self.track_owner_id, c).await.to_string()
+            }
+            "@new:otherTrack" => {
+                let c = id(&json!(self.shared["@course"]));
+                create_track(app, app.admin_id, c).await.to_string()
+            }
             "@new:course" => create_course(app, &format!("C {}", unique()))
                 .await
                 .to_string(),
@@ -756,6 +941,64 @@ fn check(letter: char, response: &Value, field: &str, marker: &str) -> Result<()
     }
 }
 
+/// Runs a subscription row: subscribes as the column's viewer, then assigns the subject a new
+/// course, and answers like a query would: the first error, or `data.<field>` = the events
+/// received (until one naming the marker arrives when `expect` says it must, else for a
+/// moment).
+#[allow(clippy::too_many_arguments)]
+async fn live(
+    app: &TestApp,
+    fx: &Fixture,
+    column: Column,
+    subject: Uuid,
+    r: &Row,
+    vars: Value,
+    token: &str,
+    marker: &str,
+    expect: bool,
+) -> Value {
+    use async_graphql::Executor;
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    let viewer = skillgraph::auth::authenticate(&app.state, token)
+        .await
+        .unwrap();
+    let request =
+        async_graphql::Request::new(r.doc).variables(async_graphql::Variables::from_json(vars));
+    let mut stream = skillgraph::graphql::CodedSchema(app.schema.clone())
+        .execute_stream(
+            skillgraph::graphql::with_request_data(request, &app.state, viewer),
+            None,
+        )
+        .map(|r| serde_json::to_value(&r).unwrap())
+        .boxed();
+    let mut received = Vec::new();
+    // A stream starts when first polled (as a socket does on `subscribe`); a refusal comes at
+    // once.
+    match tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
+        Ok(Some(first)) if first.get("errors").is_some() => return first,
+        Ok(Some(first)) => received.push(first["data"][r.field].clone()),
+        Ok(None) => return json!({ "data": null }),
+        Err(_) => {}
+    }
+    fx.make(app, column, subject, "@new:assignmentOfSubject")
+        .await;
+    let wait = if expect { 10_000 } else { 700 };
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait);
+    while let Ok(Some(next)) = tokio::time::timeout_at(deadline, stream.next()).await {
+        if next.get("errors").is_some() {
+            return next;
+        }
+        let event = next["data"][r.field].clone();
+        let found = event.to_string().contains(marker);
+        received.push(event);
+        if found && expect {
+            break;
+        }
+    }
+    json!({ "data": { r.field: received } })
+}
+
 async fn denials(app: &TestApp) -> i64 {
     let p = if crate::helpers::is_postgres() {
         "$1"
@@ -789,18 +1032,19 @@ async fn the_matrix_covers_every_mutation_and_every_query() {
             })
             .unwrap_or_else(|| panic!("the schema has no {name}"))
     };
-    let mut covered: BTreeSet<String> = rows().iter().map(|r| r.field.to_string()).collect();
-    // Track mutations that need a track, rubric or link of their own as a fixture; their
-    // permissions (track owner, OWNER/ADMIN, FORBIDDEN otherwise) are tested in tracks.rs.
-    // TODO(matrix): give them rows once the fixture builds tracks.
-    covered.extend(
-        [
-            "removeSkillDependency",
-            "updateTrack",
-            "recordAssessment",
-            "trackReport",
-        ]
-        .map(String::from),
+    let covered: BTreeSet<String> = rows().iter().map(|r| r.field.to_string()).collect();
+    let subscribed: BTreeSet<String> = rows()
+        .iter()
+        .filter(|r| r.doc.trim_start().starts_with("subscription"))
+        .map(|r| r.field.to_string())
+        .collect();
+    let missing: Vec<String> = fields("Subscription")
+        .difference(&subscribed)
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "subscriptions without a row in the permission matrix: {missing:?}"
     );
     let missing: Vec<String> = fields("Mutation").difference(&covered).cloned().collect();
     assert!(
@@ -848,7 +1092,22 @@ async fn the_permission_matrix() {
             } else {
                 None
             };
-            let response = app.execute(r.doc, vars, &token).await;
+            let response = if r.doc.trim_start().starts_with("subscription") {
+                live(
+                    &app,
+                    &fx,
+                    *column,
+                    subject,
+                    &r,
+                    vars,
+                    &token,
+                    &marker,
+                    letter == 'S',
+                )
+                .await
+            } else {
+                app.execute(r.doc, vars, &token).await
+            };
             let mut result = check(letter, &response, r.field, &marker);
             if let (Ok(()), Some((counts, denied))) = (&result, before) {
                 if app.counts().await != counts {

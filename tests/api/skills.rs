@@ -264,16 +264,17 @@ async fn managers_rate_their_reports_and_learners_only_themselves() {
 
     let learner = app.token(report, OrgRole::Learner);
     let before = app.counts().await;
-    // A LEARNER rating someone else, a MANAGER rating a non-report: FORBIDDEN.
+    // A LEARNER rating someone else, a MANAGER rating a non-report: NOT_FOUND,
+    // as for anyone out of reach (no existence leak).
     assert_code(
         &app.execute(RATE, rate_vars(stranger, skill, 2), &learner)
             .await,
-        "FORBIDDEN",
+        "NOT_FOUND",
     );
     assert_code(
         &app.execute(RATE, rate_vars(stranger, skill, 2), &boss_token)
             .await,
-        "FORBIDDEN",
+        "NOT_FOUND",
     );
     // Outside the scale: VALIDATION.
     for level in [0, 6, -1] {

@@ -135,7 +135,7 @@ impl Prepared {
         let f = &self.filter;
         let mut clauses = vec![
             format!("e.org_id = {}", q.bind(self.viewer.org_id)),
-            authz::visible_users_sql(q, &self.viewer, "e.user_id"),
+            authz::visible_users_live_sql(q, &self.viewer, "e.user_id"),
         ];
         if let Some(u) = f.user_id {
             clauses.push(format!("e.user_id = {}", q.bind(u)));
@@ -169,8 +169,8 @@ impl Prepared {
     }
 }
 
-/// Checks a filter for `viewer`: unknown ids are NOT_FOUND, another user's events for a viewer
-/// who may not see that user FORBIDDEN, an empty `kinds` list or an unknown kind VALIDATION.
+/// Checks a filter for `viewer`: unknown ids, and another user's events for a viewer who may
+/// not see that user, are NOT_FOUND; an empty `kinds` list or an unknown kind VALIDATION.
 pub async fn prepare(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -178,13 +178,8 @@ pub async fn prepare(
 ) -> AppResult<Prepared> {
     let org = viewer.org_id;
     if let Some(u) = filter.user_id {
-        exists(conn, "users", org, u, "user").await?;
-        if !authz::can_see_user(conn, viewer, u).await? {
-            return Err(AppError::forbidden(format!(
-                "the {} role may not see this user's events",
-                viewer.role.as_str()
-            )));
-        }
+        // Someone the viewer may not see is NOT_FOUND, like an unknown id: no existence leak.
+        authz::require_visible_user(conn, viewer, u).await?;
     }
     if let Some(g) = filter.group_id {
         exists(conn, "org_groups", org, g, "group").await?;

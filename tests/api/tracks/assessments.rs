@@ -235,7 +235,8 @@ async fn bad_assessments_are_refused_and_write_nothing() {
         .await;
     assert_code(&r, "FORBIDDEN");
     assert_eq!(app.counts().await, before);
-    // The track's owner may not assess someone outside the track.
+    // The track's owner may not assess someone outside the track, whom they cannot see:
+    // NOT_FOUND, as for anyone out of reach.
     let outsider = app.user().await;
     let before_owner = app.counts().await;
     let r = app
@@ -245,7 +246,7 @@ async fn bad_assessments_are_refused_and_write_nothing() {
             &app.token(w.owner, OrgRole::Learner),
         )
         .await;
-    assert_code(&r, "FORBIDDEN");
+    assert_code(&r, "NOT_FOUND");
     assert_eq!(app.counts().await, before_owner);
 
     // Bad rubrics.
@@ -265,4 +266,95 @@ async fn bad_assessments_are_refused_and_write_nothing() {
         assert_code(&r, "VALIDATION");
     }
     assert_eq!(app.counts().await, before);
+}
+
+/// Lists of assessments go through loaders (`user.assessments`, `rubric.assessments`,
+/// `assessment.scores`, `assessment.rubric`, `rubric.dimensions`): one nested query over many
+/// people answers each with their own rows, and a manager gets only their reports'.
+#[tokio::test]
+async fn nested_assessment_lists_answer_each_person_with_their_own_rows() {
+    let w = world().await;
+    let app = &w.app;
+    let boss = app.user().await;
+    let group = app.group("Assessed", None).await;
+    let mut people = Vec::new();
+    for i in 0..5 {
+        let u = app.user().await;
+        app.add_member(u, group).await;
+        if i < 3 {
+            app.ok(
+                "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
+                json!({ "i": { "id": u.to_string(), "managerId": boss.to_string() } }),
+                &app.admin,
+            )
+            .await;
+        }
+        // i + 1 assessments each, with distinct points so rows cannot be mixed up.
+        for n in 0..=i {
+            app.ok(
+                RECORD,
+                json!({ "i": { "rubricId": w.rubric.to_string(), "userId": u.to_string(),
+                               "scores": scores(&[(w.pitch, n), (w.listen, i)]) } }),
+                &app.admin,
+            )
+            .await;
+        }
+        people.push(u);
+    }
+    let q = "query($g: ID!) { users(first: 50, filter: { groupId: $g }) { nodes { id
+        assessments { rubric { id dimensions { maxPoints } } scores { skill { id } points } } } } }";
+    let check = |data: &Value, visible: &[Uuid]| {
+        let nodes = data["users"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), visible.len());
+        for node in nodes {
+            let i = people.iter().position(|p| *p == id(&node["id"])).unwrap();
+            let list = node["assessments"].as_array().unwrap();
+            assert_eq!(list.len(), i + 1, "{node}");
+            for a in list {
+                assert_eq!(id(&a["rubric"]["id"]), w.rubric);
+                assert_eq!(
+                    a["rubric"]["dimensions"],
+                    json!([{ "maxPoints": 10 }, { "maxPoints": 5 }])
+                );
+                let listen = a["scores"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|s| id(&s["skill"]["id"]) == w.listen)
+                    .unwrap();
+                assert_eq!(listen["points"], i);
+            }
+        }
+    };
+    let data = app
+        .ok(q, json!({ "g": group.to_string() }), &app.admin)
+        .await;
+    check(&data, &people);
+    let data = app
+        .ok(
+            q,
+            json!({ "g": group.to_string() }),
+            &app.token(boss, OrgRole::Manager),
+        )
+        .await;
+    check(&data, &people[..3]);
+    // Per rubric: the manager sees the 1 + 2 + 3 assessments of their reports, the owner of
+    // the track all 15.
+    let q = "query($r: ID!) { rubric(id: $r) { assessments { user { id } scores { points } } } }";
+    let r = json!({ "r": w.rubric.to_string() });
+    let mine = app
+        .ok(q, r.clone(), &app.token(boss, OrgRole::Manager))
+        .await;
+    let list = mine["rubric"]["assessments"].as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    assert!(
+        list.iter()
+            .all(|a| people[..3].contains(&id(&a["user"]["id"])))
+    );
+    assert!(
+        list.iter()
+            .all(|a| a["scores"].as_array().unwrap().len() == 2)
+    );
+    let all = app.ok(q, r, &app.token(w.owner, OrgRole::Learner)).await;
+    assert_eq!(all["rubric"]["assessments"].as_array().unwrap().len(), 15);
 }
