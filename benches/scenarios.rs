@@ -567,6 +567,11 @@ mod seed {
             .await
             .unwrap_or_else(|e| panic!("rebuild summaries: {e:?}"));
         tx.commit().await.expect("commit");
+        // The scheduler catches up as a running server would have: renewals of certificates
+        // in their window, expiries, overdue marks.
+        compliance::scheduler::tick(&org.state)
+            .await
+            .unwrap_or_else(|e| panic!("scheduler tick: {e:?}"));
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
             .await
             .expect("checkpoint");

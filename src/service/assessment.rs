@@ -501,6 +501,7 @@ pub async fn list_visible(
     of: AssessmentsOf,
     keys: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<Assessment>>> {
+    authz::load_scope(conn, viewer).await?;
     let mut out: HashMap<Uuid, Vec<Assessment>> = HashMap::new();
     if keys.is_empty() {
         return Ok(out);

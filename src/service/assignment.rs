@@ -138,6 +138,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<assignment::Model>> {
     let mut q = Q::new();
+    authz::load_scope(conn, viewer).await?;
     let mut where_sql = filter_sql(&mut q, viewer, filter)?;
     if let Some((at, id)) = page.after_key::<(i64, Uuid)>()? {
         let (at, id) = (q.bind(at), q.bind(id));
@@ -159,6 +160,7 @@ pub async fn count(
     filter: &AssignmentFilter,
 ) -> AppResult<i64> {
     let mut q = Q::new();
+    authz::load_scope(conn, viewer).await?;
     let where_sql = filter_sql(&mut q, viewer, filter)?;
     q.text = format!("SELECT COUNT(*) FROM assignments a WHERE {where_sql}");
     q.scalar_i64(conn).await

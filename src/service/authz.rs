@@ -262,6 +262,16 @@ pub async fn user_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResu
     }
 }
 
+/// Reads a MANAGER's reporting line for the rest of the request if it is not read yet, so
+/// that the statements built next bind it as ids (`visible_users_sql`) instead of walking it
+/// each. Nothing for the other roles.
+pub async fn load_scope(conn: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<()> {
+    if viewer.role == OrgRole::Manager {
+        user_scope(conn, viewer).await?;
+    }
+    Ok(())
+}
+
 /// A manager's scope: themself and their reports.
 pub(crate) fn reporting_line(
     manager: Uuid,
@@ -307,44 +317,29 @@ pub async fn reports_of(
     .await
 }
 
-/// What authentication needs to know of a token's user, in one statement: whether they exist
-/// in the organization and are active, and for a MANAGER their reports too, so that a
-/// manager's request pays no extra round trip for its scope. `None`: no such user; else the
-/// viewer and whether the user is active.
+/// What authentication needs to know of a token's user: whether they exist in the
+/// organization and are active. `None`: no such user; else the viewer and whether the user is
+/// active. A MANAGER's reporting line is not read here: requests that never look at people
+/// (most of them) should not pay for it; the first check that needs it reads it once for the
+/// rest of the request (`user_scope`).
 pub async fn load_viewer(
     conn: &impl ConnectionTrait,
     org_id: Uuid,
     user_id: Uuid,
     role: OrgRole,
 ) -> AppResult<Option<(Viewer, bool)>> {
-    let sql = if role == OrgRole::Manager {
-        format!(
-            "{REPORTS_CTE}SELECT me.active, r.id FROM users me LEFT JOIN reports r ON 1 = 1 \
-             WHERE me.id = $2 AND me.org_id = $1"
-        )
-    } else {
-        "SELECT active FROM users WHERE org_id = $1 AND id = $2".to_string()
-    };
-    let rows = conn
-        .query_all_raw(super::sql::stmt(conn, &sql, vals![org_id, user_id]))
+    let row = conn
+        .query_one_raw(super::sql::stmt(
+            conn,
+            "SELECT active FROM users WHERE org_id = $1 AND id = $2",
+            vals![org_id, user_id],
+        ))
         .await?;
-    let Some(first) = rows.first() else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let active = first.try_get_by_index::<bool>(0)?;
-    let mut viewer = Viewer::new(org_id, user_id, role);
-    if role == OrgRole::Manager {
-        let mut reports = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if let Some(id) = row.try_get_by_index::<Option<Uuid>>(1)? {
-                reports.push(id);
-            }
-        }
-        viewer.reports = Arc::new(tokio::sync::OnceCell::new_with(Some(reporting_line(
-            user_id, reports,
-        ))));
-    }
-    Ok(Some((viewer, active)))
+    let active = row.try_get_by_index::<bool>(0)?;
+    Ok(Some((Viewer::new(org_id, user_id, role), active)))
 }
 
 /// Past this many people, a manager's scope is written as the recursive query rather than as

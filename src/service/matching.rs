@@ -179,6 +179,7 @@ pub async fn user_matches(
     role::require_visible(conn, viewer, role_id).await?;
     let required = required_count(conn, role_id).await?;
     let mut q = Q::new();
+    authz::load_scope(conn, viewer).await?;
     let scored = user_scores_sql(&mut q, viewer, role_id, required, min_percent);
     let mut text = format!("SELECT * FROM ({scored}) m WHERE 1 = 1");
     if let Some((score, id)) = page.after_key::<(i64, Uuid)>()? {
@@ -209,6 +210,7 @@ pub async fn count_user_matches(
 ) -> AppResult<i64> {
     let required = required_count(conn, role_id).await?;
     let mut q = Q::new();
+    authz::load_scope(conn, viewer).await?;
     let scored = user_scores_sql(&mut q, viewer, role_id, required, min_percent);
     q.text = format!("SELECT COUNT(*) FROM ({scored}) m");
     q.scalar_i64(conn).await

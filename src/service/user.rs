@@ -381,6 +381,7 @@ pub async fn list(
     filter: &UserFilter,
     page: &PageRequest,
 ) -> AppResult<Page<user::Model>> {
+    authz::load_scope(conn, viewer).await?;
     let (where_sql, mut values) = filter_sql(viewer, filter);
     let mut text = format!("SELECT u.* FROM users u WHERE {where_sql}");
     if let Some(after) = page.after_key::<Uuid>()? {
@@ -397,6 +398,7 @@ pub async fn count(
     viewer: &Viewer,
     filter: &UserFilter,
 ) -> AppResult<i64> {
+    authz::load_scope(conn, viewer).await?;
     let (where_sql, values) = filter_sql(viewer, filter);
     sql::scalar_i64(
         conn,

@@ -290,6 +290,7 @@ async fn items_of(
     at: At,
     users: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<Item>>> {
+    authz::load_scope(conn, viewer).await?;
     let mut out: HashMap<Uuid, Vec<Item>> = HashMap::new();
     if users.is_empty() {
         return Ok(out);
@@ -366,6 +367,7 @@ pub async fn counts(
     filter: &ReportFilter,
     at: At,
 ) -> AppResult<Counts> {
+    authz::load_scope(conn, viewer).await?;
     let mut q = Q::new();
     let users = users_sql(&mut q, viewer, filter, at, false);
     q.text = format!(
@@ -401,6 +403,7 @@ pub async fn by_course(
     filter: &ReportFilter,
     at: At,
 ) -> AppResult<Vec<(Uuid, CourseCounts)>> {
+    authz::load_scope(conn, viewer).await?;
     let mut q = Q::new();
     let items = items_sql(&mut q, viewer, filter, at, None);
     q.text = format!(
@@ -450,6 +453,7 @@ pub async fn users_page(
     states: Option<&[UserState]>,
     page: &PageRequest,
 ) -> AppResult<Page<UserCompliance>> {
+    authz::load_scope(conn, viewer).await?;
     let mut q = Q::new();
     let users = users_sql(&mut q, viewer, filter, at, true);
     let mut conditions = vec!["1 = 1".to_string()];
@@ -526,6 +530,7 @@ pub async fn expiring(
     within_days: i32,
     page: &PageRequest,
 ) -> AppResult<Page<entity::completion::Model>> {
+    authz::load_scope(conn, viewer).await?;
     let (mut q, where_sql) = expiring_where(viewer, filter, now, within_days)?;
     let mut text = format!("SELECT c.* FROM completions c WHERE {where_sql}");
     if let Some((at, id)) = page.after_key::<(i64, Uuid)>()? {
@@ -550,6 +555,7 @@ pub async fn expiring_count(
     now: i64,
     within_days: i32,
 ) -> AppResult<i64> {
+    authz::load_scope(conn, viewer).await?;
     let (mut q, where_sql) = expiring_where(viewer, filter, now, within_days)?;
     q.text = format!("SELECT COUNT(*) FROM completions c WHERE {where_sql}");
     q.scalar_i64(conn).await
