@@ -228,16 +228,15 @@ fn items_sql(
     only: Option<&[Uuid]>,
 ) -> String {
     let pop = population(q, viewer, filter, at, only);
-    let (org, t, soon, never) = (
-        q.bind(viewer.org_id),
-        q.bind(at.at),
-        q.bind(at.at + at.warning),
-        q.bind(NEVER),
-    );
+    let (t, soon, never) = (q.bind(at.at), q.bind(at.at + at.warning), q.bind(NEVER));
     let course = match filter.course_id {
         Some(c) => format!(" AND a.course_id = {}", q.bind(c)),
         None => String::new(),
     };
+    // Driven by the population's users (their assignments by the (user, course) index, so the
+    // pairs come out grouped without a sort); a pair is required when one of its assignments
+    // holds a reason open at the instant. Only one cycle of a pair is open at a time, so the
+    // due date of the required assignments open then is the pair's.
     format!(
         "SELECT s.*, CASE \
              WHEN s.completed_at IS NOT NULL AND s.best_expiry > {soon} THEN 0 \
@@ -245,15 +244,17 @@ fn items_sql(
              WHEN s.completed_at IS NOT NULL THEN 4 \
              WHEN s.due_at IS NOT NULL AND s.due_at <= {t} THEN 3 \
              ELSE 1 END AS state \
-         FROM (SELECT r.user_id, r.course_id, \
-             (SELECT MAX(c.completed_at) FROM completions c WHERE c.user_id = r.user_id AND c.course_id = r.course_id AND c.completed_at <= {t}) AS completed_at, \
-             (SELECT MAX(COALESCE(c.expires_at, {never})) FROM completions c WHERE c.user_id = r.user_id AND c.course_id = r.course_id AND c.completed_at <= {t}) AS best_expiry, \
-             (SELECT MIN(o.due_at) FROM assignments o WHERE o.user_id = r.user_id AND o.course_id = r.course_id AND o.assigned_at <= {t} \
-                AND (o.completed_at IS NULL OR o.completed_at > {t}) AND (o.withdrawn_at IS NULL OR o.withdrawn_at > {t})) AS due_at \
-           FROM (SELECT DISTINCT a.user_id, a.course_id FROM assignments a \
-                 JOIN assignment_reasons ar ON ar.assignment_id = a.id \
-                 WHERE a.org_id = {org} AND ar.created_at <= {t} AND (ar.until IS NULL OR ar.until > {t}){course} \
-                   AND a.user_id IN ({pop})) r) s"
+         FROM (SELECT a.user_id, a.course_id, \
+                 MIN(CASE WHEN a.assigned_at <= {t} AND (a.completed_at IS NULL OR a.completed_at > {t}) \
+                          AND (a.withdrawn_at IS NULL OR a.withdrawn_at > {t}) THEN a.due_at END) AS due_at, \
+                 MAX(c.completed_at) AS completed_at, \
+                 MAX(COALESCE(c.expires_at, {never})) AS best_expiry \
+               FROM assignments a \
+               LEFT JOIN completions c ON c.user_id = a.user_id AND c.course_id = a.course_id AND c.completed_at <= {t} \
+               WHERE a.user_id IN ({pop}){course} \
+                 AND EXISTS (SELECT 1 FROM assignment_reasons ar WHERE ar.assignment_id = a.id \
+                             AND ar.created_at <= {t} AND (ar.until IS NULL OR ar.until > {t})) \
+               GROUP BY a.user_id, a.course_id) s"
     )
 }
 
