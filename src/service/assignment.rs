@@ -77,11 +77,18 @@ pub async fn find_many(
     let mut out = Vec::with_capacity(ids.len());
     // Payloads of policy changes can name 100,000 assignments: stay under parameter limits.
     for chunk in ids.chunks(10_000) {
+        // By primary key only, the organization checked here: with `org_id = ?` in the SQL,
+        // SQLite (without statistics) walks the organization's index — a million rows —
+        // instead of looking the ids up.
         let mut q = Q::new();
-        let org = q.bind(org_id);
         let list = q.bind_ids(chunk);
-        q.text = format!("SELECT * FROM assignments WHERE org_id = {org} AND id IN ({list})");
-        out.extend(q.all::<assignment::Model>(conn).await?);
+        q.text = format!("SELECT * FROM assignments WHERE id IN ({list})");
+        out.extend(
+            q.all::<assignment::Model>(conn)
+                .await?
+                .into_iter()
+                .filter(|a| a.org_id == org_id),
+        );
     }
     Ok(out)
 }
@@ -176,14 +183,15 @@ pub async fn of_users(
     if user_ids.is_empty() {
         return Ok(out);
     }
+    // By user only, the organization checked here (see `find_many`).
     let mut q = Q::new();
-    let org = q.bind(org_id);
     let list = q.bind_ids(user_ids);
-    q.text = format!(
-        "SELECT * FROM assignments WHERE org_id = {org} AND user_id IN ({list}) ORDER BY assigned_at, id"
-    );
+    q.text =
+        format!("SELECT * FROM assignments WHERE user_id IN ({list}) ORDER BY assigned_at, id");
     for a in q.all::<assignment::Model>(conn).await? {
-        out.entry(a.user_id).or_default().push(a);
+        if a.org_id == org_id {
+            out.entry(a.user_id).or_default().push(a);
+        }
     }
     Ok(out)
 }

@@ -349,11 +349,11 @@ fn users_sql(q: &mut Q, viewer: &Viewer, filter: &ReportFilter, at: At, page: bo
         let (t, soon) = (q.bind(at.at), q.bind(at.at + at.warning));
         // 3 stands for both OVERDUE and EXPIRED: the user is NON_COMPLIANT either way.
         return format!(
-            "SELECT s.user_id, CASE \
+            "SELECT u.id AS user_id, CASE \
                  WHEN (s.n_incomplete > 0 AND s.min_due_incomplete <= {t}) OR s.min_valid_expiry <= {t} THEN 3 \
                  WHEN s.min_valid_expiry <= {soon} THEN 2 \
                  WHEN s.n_incomplete > 0 THEN 1 ELSE 0 END AS worst \
-             FROM compliance_summaries s JOIN users u ON u.id = s.user_id \
+             FROM users u JOIN compliance_summaries s ON s.user_id = u.id \
              WHERE s.n_required > 0 AND {pop}"
         );
     }
