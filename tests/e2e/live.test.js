@@ -95,11 +95,13 @@ test('a connection without a valid token is closed with 4401', async () => {
   }
 });
 
-test('a learner asking for another user\'s events is refused with FORBIDDEN', async () => {
-  const t = await training(server, 'E2E forbidden');
+// A person out of the viewer's reach is answered as if unknown (NOT_FOUND), never FORBIDDEN: the
+// answer does not tell whether they exist.
+test('a learner asking for another user\'s events is refused with NOT_FOUND', async () => {
+  const t = await training(server, 'E2E out of reach');
   const someone = await t.join();
   const client = connect({ Authorization: `Bearer ${server.learner}` });
   const sub = collect(client, { f: { userId: someone } });
-  await assert.rejects(sub.waitFor(1, 5_000), /FORBIDDEN/);
+  await assert.rejects(sub.waitFor(1, 5_000), /NOT_FOUND/);
   await client.dispose();
 });
