@@ -94,7 +94,26 @@ pub async fn find_many(
 }
 
 fn filter_sql(q: &mut Q, viewer: &Viewer, filter: &AssignmentFilter) -> AppResult<String> {
-    let mut clauses = vec![format!("a.org_id = {}", q.bind(viewer.org_id))];
+    // The organization: through the user, course or group the filter names when it names one
+    // (a constant check), otherwise on the rows. `a.org_id = ?` beside a user or course filter
+    // leads SQLite (without statistics) to walk the organization's index — a million rows —
+    // instead of the user's or course's.
+    let org = q.bind(viewer.org_id);
+    let mut clauses = vec![match (filter.user_id, filter.course_id, filter.group_id) {
+        (Some(u), _, _) => format!(
+            "EXISTS (SELECT 1 FROM users fu WHERE fu.id = {} AND fu.org_id = {org})",
+            q.bind(u)
+        ),
+        (None, Some(c), _) => format!(
+            "EXISTS (SELECT 1 FROM courses fc WHERE fc.id = {} AND fc.org_id = {org})",
+            q.bind(c)
+        ),
+        (None, None, Some(g)) => format!(
+            "EXISTS (SELECT 1 FROM org_groups fg WHERE fg.id = {} AND fg.org_id = {org})",
+            q.bind(g)
+        ),
+        (None, None, None) => format!("a.org_id = {org}"),
+    }];
     clauses.push(authz::visible_users_sql(q, viewer, "a.user_id"));
     if let Some(u) = filter.user_id {
         clauses.push(format!("a.user_id = {}", q.bind(u)));
