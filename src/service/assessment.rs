@@ -401,9 +401,8 @@ pub async fn dimensions_of(
     conn: &impl ConnectionTrait,
     rubric_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<Dimension>>> {
-    let mut out: HashMap<Uuid, Vec<Dimension>> = HashMap::new();
     if rubric_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let list = q.bind_ids(rubric_ids);
@@ -411,29 +410,22 @@ pub async fn dimensions_of(
         "SELECT rubric_id, skill_id, description, weight, max_points, level_on_pass, position FROM rubric_dimensions \
          WHERE rubric_id IN ({list}) ORDER BY rubric_id, position"
     );
-    for d in q.all::<Dimension>(conn).await? {
-        out.entry(d.rubric_id).or_default().push(d);
-    }
-    Ok(out)
+    q.grouped(conn, |d: &Dimension| d.rubric_id).await
 }
 
 pub async fn scores_of(
     conn: &impl ConnectionTrait,
     assessment_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<Score>>> {
-    let mut out: HashMap<Uuid, Vec<Score>> = HashMap::new();
     if assessment_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let list = q.bind_ids(assessment_ids);
     q.text = format!(
         "SELECT assessment_id, skill_id, points FROM assessment_scores WHERE assessment_id IN ({list})"
     );
-    for s in q.all::<Score>(conn).await? {
-        out.entry(s.assessment_id).or_default().push(s);
-    }
-    Ok(out)
+    q.grouped(conn, |s: &Score| s.assessment_id).await
 }
 
 pub async fn find_rubrics(

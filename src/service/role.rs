@@ -555,18 +555,14 @@ pub async fn skills_of(
     conn: &impl ConnectionTrait,
     role_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<role_skill::Model>>> {
-    let mut out: HashMap<Uuid, Vec<role_skill::Model>> = HashMap::new();
     if role_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let list = q.bind_ids(role_ids);
     q.text =
         format!("SELECT * FROM role_skills WHERE role_id IN ({list}) ORDER BY role_id, position");
-    for rs in q.all::<role_skill::Model>(conn).await? {
-        out.entry(rs.role_id).or_default().push(rs);
-    }
-    Ok(out)
+    q.grouped(conn, |rs: &role_skill::Model| rs.role_id).await
 }
 
 /// Sets (or with `None` clears) a user's primary role. The role's skills join the user's

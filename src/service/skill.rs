@@ -370,9 +370,8 @@ pub async fn of_users(
     org_id: Uuid,
     user_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<user_skill::Model>>> {
-    let mut out: HashMap<Uuid, Vec<user_skill::Model>> = HashMap::new();
     if user_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let org = q.bind(org_id);
@@ -381,10 +380,7 @@ pub async fn of_users(
         "SELECT us.* FROM user_skills us JOIN skills s ON s.id = us.skill_id \
          WHERE us.org_id = {org} AND us.user_id IN ({list}) ORDER BY s.name_norm, s.id"
     );
-    for row in q.all::<user_skill::Model>(conn).await? {
-        out.entry(row.user_id).or_default().push(row);
-    }
-    Ok(out)
+    q.grouped(conn, |row: &user_skill::Model| row.user_id).await
 }
 
 /// The rating history of several users, newest first.
@@ -393,9 +389,8 @@ pub async fn ratings_of(
     org_id: Uuid,
     user_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<skill_rating::Model>>> {
-    let mut out: HashMap<Uuid, Vec<skill_rating::Model>> = HashMap::new();
     if user_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let org = q.bind(org_id);
@@ -403,10 +398,8 @@ pub async fn ratings_of(
     q.text = format!(
         "SELECT * FROM skill_ratings WHERE org_id = {org} AND user_id IN ({list}) ORDER BY rated_at DESC, id DESC"
     );
-    for row in q.all::<skill_rating::Model>(conn).await? {
-        out.entry(row.user_id).or_default().push(row);
-    }
-    Ok(out)
+    q.grouped(conn, |row: &skill_rating::Model| row.user_id)
+        .await
 }
 
 pub async fn find(

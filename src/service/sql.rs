@@ -149,6 +149,20 @@ impl Q {
         all(conn, &self.text, self.values).await
     }
 
+    /// The rows grouped by `key`, each group in the order of the query (the loaders' shape:
+    /// one statement for many parents).
+    pub async fn grouped<T: FromQueryResult, K: std::hash::Hash + Eq>(
+        self,
+        conn: &impl ConnectionTrait,
+        key: impl Fn(&T) -> K,
+    ) -> AppResult<std::collections::HashMap<K, Vec<T>>> {
+        let mut out: std::collections::HashMap<K, Vec<T>> = std::collections::HashMap::new();
+        for row in self.all::<T>(conn).await? {
+            out.entry(key(&row)).or_default().push(row);
+        }
+        Ok(out)
+    }
+
     pub async fn ids(self, conn: &impl ConnectionTrait) -> AppResult<Vec<Uuid>> {
         ids(conn, &self.text, self.values).await
     }

@@ -364,19 +364,15 @@ pub async fn courses_of(
     conn: &impl ConnectionTrait,
     track_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<TrackCourse>>> {
-    let mut out: HashMap<Uuid, Vec<TrackCourse>> = HashMap::new();
     if track_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let mut q = Q::new();
     let list = q.bind_ids(track_ids);
     q.text = format!(
         "SELECT track_id, course_id, position, foundation FROM track_courses WHERE track_id IN ({list}) ORDER BY track_id, position"
     );
-    for r in q.all::<TrackCourse>(conn).await? {
-        out.entry(r.track_id).or_default().push(r);
-    }
-    Ok(out)
+    q.grouped(conn, |r: &TrackCourse| r.track_id).await
 }
 
 /// The track's courses as a rule bundle (no date offsets).

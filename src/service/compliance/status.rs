@@ -156,46 +156,45 @@ fn population(
 ) -> String {
     format!(
         "SELECT u.id FROM users u WHERE {}",
-        population_where(q, viewer, filter, at, "u", only, false)
+        population_where(q, viewer, filter, at, only, false)
     )
 }
 
-/// The conditions of `population` on users row `u`. `correlated` checks the group per row
+/// The conditions of `population` on the users row `u`. `correlated` checks the group per row
 /// (for pages walking users in order) instead of listing the group's members first.
 fn population_where(
     q: &mut Q,
     viewer: &Viewer,
     filter: &ReportFilter,
     at: At,
-    u: &str,
     only: Option<&[Uuid]>,
     correlated: bool,
 ) -> String {
     let (org, t) = (q.bind(viewer.org_id), q.bind(at.at));
     let mut clauses = vec![
-        format!("{u}.org_id = {org}"),
-        format!("{u}.created_at <= {t}"),
-        format!("({u}.deactivated_at IS NULL OR {u}.deactivated_at > {t})"),
-        authz::visible_users_sql(q, viewer, &format!("{u}.id")),
+        format!("u.org_id = {org}"),
+        format!("u.created_at <= {t}"),
+        format!("(u.deactivated_at IS NULL OR u.deactivated_at > {t})"),
+        authz::visible_users_sql(q, viewer, "u.id"),
     ];
     if let Some(g) = filter.group_id {
         let groups = groups_sql(q, g, filter.include_subgroups.unwrap_or(true), at);
         let current = format!("m.since <= {t} AND (m.until IS NULL OR m.until > {t})");
         clauses.push(if correlated {
             format!(
-                "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = {u}.id AND {current} AND m.group_id IN ({groups}))"
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND {current} AND m.group_id IN ({groups}))"
             )
         } else {
             format!(
-                "{u}.id IN (SELECT m.user_id FROM memberships m WHERE m.group_id IN ({groups}) AND {current})"
+                "u.id IN (SELECT m.user_id FROM memberships m WHERE m.group_id IN ({groups}) AND {current})"
             )
         });
     }
     if let Some(r) = filter.role_id {
-        clauses.push(format!("{u}.primary_role_id = {}", q.bind(r)));
+        clauses.push(format!("u.primary_role_id = {}", q.bind(r)));
     }
     if let Some(ids) = only {
-        clauses.push(format!("{u}.id IN ({})", q.bind_ids(ids)));
+        clauses.push(format!("u.id IN ({})", q.bind_ids(ids)));
     }
     clauses.join(" AND ")
 }
@@ -345,7 +344,7 @@ fn code_of(s: CourseState) -> i32 {
 /// instant is current and no course narrows the report, from history otherwise.
 fn users_sql(q: &mut Q, viewer: &Viewer, filter: &ReportFilter, at: At, page: bool) -> String {
     if at.current && filter.course_id.is_none() {
-        let pop = population_where(q, viewer, filter, at, "u", None, page);
+        let pop = population_where(q, viewer, filter, at, None, page);
         let (t, soon) = (q.bind(at.at), q.bind(at.at + at.warning));
         // 3 stands for both OVERDUE and EXPIRED: the user is NON_COMPLIANT either way.
         return format!(
