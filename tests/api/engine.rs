@@ -68,7 +68,7 @@ fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
     v
 }
 
-async fn events(app: &TestApp) -> Vec<(String, Uuid, Uuid)> {
+pub async fn events(app: &TestApp) -> Vec<(String, Uuid, Uuid)> {
     use sea_orm::{ConnectionTrait, Statement};
     let db = &app.state.db.read;
     let rows = db

@@ -1,8 +1,10 @@
 //! Property test of the engine's invariants: random sequences of membership, attribute, role,
-//! deactivation, group-move and rule operations, each through the GraphQL API; after every step
-//! the open assignments (with their reasons and kept flags) must equal a naive in-memory model
-//! of desired(state) — prerequisites of required courses included — and reconciling everything
-//! again must change nothing.
+//! deactivation, group-move, rule and completion operations and clock steps (with a scheduler
+//! tick), each through the GraphQL API; after every step the open assignments (with their reasons
+//! and kept flags) must equal a naive in-memory model of desired(state) — prerequisites of
+//! required courses included, requirements an unexpired completion meets left out — every met
+//! requirement must hold a current `COMPLETED` assignment, the per-user compliance summaries must
+//! equal a recount, and reconciling everything again must change nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +29,14 @@ const COURSES: usize = 4;
 /// requiring a course also requires its prerequisites, transitively.
 const PREREQS: [(usize, usize); 3] = [(1, 0), (2, 0), (3, 2)];
 const LOCATIONS: [&str; 2] = ["Chicago", "Gary"];
+/// Per course: (validity days, renewal window days). Course 1 renews inside a window before it
+/// expires, course 2 at expiry; courses 0 and 3 never expire.
+const VALIDITY: [(Option<i64>, Option<i64>); COURSES] = [
+    (None, None),
+    (Some(30), Some(10)),
+    (Some(20), None),
+    (None, None),
+];
 
 #[derive(Debug, Clone)]
 enum Crit {
@@ -59,6 +69,11 @@ enum Op {
     UpdateRule(usize, Spec),
     SetActive(usize, bool),
     DeleteRule(usize),
+    /// `recordCompletion` by user and course: completes the open cycle when there is one, else
+    /// records history that a later requirement is credited with.
+    Complete(usize, usize),
+    /// The clock moves on this many days, then the scheduler ticks.
+    Advance(i64),
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -101,6 +116,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..4usize, spec()).prop_map(|(i, s)| Op::UpdateRule(i, s)),
         1 => (0..4usize, any::<bool>()).prop_map(|(i, a)| Op::SetActive(i, a)),
         1 => (0..4usize).prop_map(Op::DeleteRule),
+        3 => (1..=USERS, 0..COURSES).prop_map(|(u, c)| Op::Complete(u, c)),
+        2 => prop_oneof![Just(3i64), Just(12), Just(25)].prop_map(Op::Advance),
     ]
 }
 
@@ -123,6 +140,10 @@ struct Model {
     rules: Vec<RuleM>,
     /// Open assignments: (user, course) → (kept, rules requiring it).
     open: BTreeMap<(usize, usize), (bool, BTreeSet<usize>)>,
+    /// Days since the case began.
+    today: i64,
+    /// (user, course) → the day the latest completion's renewal opens (None: never).
+    completed: BTreeMap<(usize, usize), Option<i64>>,
 }
 
 impl Model {
@@ -193,6 +214,15 @@ impl Model {
         out
     }
 
+    /// Whether an earlier completion meets the requirement today (valid, renewal not open).
+    fn met(&self, key: (usize, usize)) -> bool {
+        match self.completed.get(&key) {
+            None => false,
+            Some(None) => true,
+            Some(Some(renew)) => *renew > self.today,
+        }
+    }
+
     /// What reconcile must do after a change.
     fn settle(&mut self) {
         let desired = self.desired();
@@ -206,7 +236,9 @@ impl Model {
             }
         }
         for (key, reasons) in desired {
-            open.entry(key).or_insert((false, reasons));
+            if !self.met(key) {
+                open.entry(key).or_insert((false, reasons));
+            }
         }
         self.open = open;
     }
@@ -295,6 +327,47 @@ impl World<'_> {
         }
         out
     }
+
+    /// (user, course) pairs holding more than one incomplete open assignment.
+    async fn doubly_open(&self) -> i64 {
+        let db = &self.app.state.db.read;
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM (SELECT user_id, course_id FROM assignments WHERE org_id = $1 \
+                 AND status IN ('LOCKED', 'ASSIGNED', 'IN_PROGRESS') GROUP BY user_id, course_id HAVING COUNT(*) > 1) x",
+                [self.org.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    /// (user, course) pairs with a current `COMPLETED` assignment (its renewal not yet open).
+    async fn current_completed(&self) -> BTreeSet<(usize, usize)> {
+        let db = &self.app.state.db.read;
+        let now = skillgraph::service::now_micros(&self.app.state);
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT user_id, course_id FROM assignments WHERE org_id = $1 AND status = 'COMPLETED' \
+                 AND (renew_at IS NULL OR renew_at > $2)",
+                [self.org.into(), now.into()],
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                let u = r.try_get_by_index::<Uuid>(0).unwrap();
+                let c = r.try_get_by_index::<Uuid>(1).unwrap();
+                (
+                    self.users.iter().position(|x| *x == u).unwrap(),
+                    self.courses.iter().position(|x| *x == c).unwrap(),
+                )
+            })
+            .collect()
+    }
 }
 
 async fn setup(app: &TestApp) -> (World<'_>, Model) {
@@ -362,7 +435,8 @@ async fn setup(app: &TestApp) -> (World<'_>, Model) {
         let d = w
             .call(
                 "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
-                json!({ "i": { "title": format!("C{i}"), "prerequisiteIds": PREREQS
+                json!({ "i": { "title": format!("C{i}"), "validityDays": VALIDITY[i].0,
+                               "renewalWindowDays": VALIDITY[i].1, "prerequisiteIds": PREREQS
                     .iter()
                     .filter(|(c, _)| *c == i)
                     .map(|(_, p)| w.courses[*p].to_string())
@@ -500,6 +574,29 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op) -> Result<(), TestCaseError
             .await?;
             m.rules[*i].deleted = true;
         }
+        Op::Complete(u, c) => {
+            if !m.active[*u] {
+                return Ok(());
+            }
+            w.call(
+                "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
+                json!({ "i": { "userId": s(w.users[*u]), "courseId": s(w.courses[*c]) } }),
+            )
+            .await?;
+            let (validity, window) = VALIDITY[*c];
+            m.completed.insert(
+                (*u, *c),
+                validity.map(|v| m.today + v - window.unwrap_or(0)),
+            );
+            m.open.remove(&(*u, *c));
+        }
+        Op::Advance(days) => {
+            w.app.clock.advance(chrono::Duration::days(*days));
+            skillgraph::service::compliance::scheduler::tick(&w.app.state)
+                .await
+                .map_err(|e| TestCaseError::fail(e.message()))?;
+            m.today += days;
+        }
     }
     m.settle();
     Ok(())
@@ -514,6 +611,24 @@ async fn run_case(app: &TestApp, ops: &[Op]) -> Result<(), TestCaseError> {
             return Err(TestCaseError::fail(format!(
                 "after step {n} ({op:?}):\n database {got:?}\n model    {:?}",
                 m.open
+            )));
+        }
+        let doubled = w.doubly_open().await;
+        if doubled > 0 {
+            return Err(TestCaseError::fail(format!(
+                "after step {n} ({op:?}) {doubled} (user, course) pairs hold two open assignments"
+            )));
+        }
+        // Every desired requirement that a completion meets holds a current COMPLETED one.
+        let completed = w.current_completed().await;
+        let missing: Vec<_> = m
+            .desired()
+            .into_keys()
+            .filter(|k| m.met(*k) && !completed.contains(k))
+            .collect();
+        if !missing.is_empty() {
+            return Err(TestCaseError::fail(format!(
+                "after step {n} ({op:?}) met requirements without a current COMPLETED assignment: {missing:?}"
             )));
         }
         // The compliance summaries kept by delta equal a recount from history.

@@ -12,6 +12,7 @@ mod engine;
 mod engine_model;
 mod fuzz;
 mod groups;
+mod hardening;
 mod helpers;
 mod http;
 mod isolation;

@@ -259,6 +259,8 @@ async fn credit_completions(conn: &impl ConnectionTrait, now: i64) -> AppResult<
     }
     .exec(conn)
     .await?;
+    // Only rows marked above (an earlier completion exists) but left without a valid one are
+    // renewals; a user who never completed the course keeps `ASSIGNED`.
     let mut q = Q::new();
     let now_p = q.bind(now);
     let last_expiry = "(SELECT c.expires_at FROM completions c WHERE c.user_id = sg_new.user_id AND c.course_id = sg_new.course_id \
@@ -266,7 +268,7 @@ async fn credit_completions(conn: &impl ConnectionTrait, now: i64) -> AppResult<
     q.text = format!(
         "UPDATE sg_new SET kind = 'RENEWAL_OPENED', \
                 due_at = CASE WHEN {last_expiry} > {now_p} THEN {last_expiry} ELSE due_at END \
-         WHERE completion_id IS NULL"
+         WHERE completion_id IS NULL AND kind = 'COMPLETED'"
     );
     q.exec(conn).await?;
     Ok(())
