@@ -16,9 +16,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use skillgraph::auth::{self, JwtKeys, OrgRole};
 use skillgraph::clock::SystemClock;
 use skillgraph::graphql::AppSchema;
+use skillgraph::http::auth;
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::{AppState, Settings};
 use uuid::Uuid;
 

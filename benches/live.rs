@@ -346,7 +346,8 @@ fn reference_message(k: usize) -> String {
 /// The subject: skillgraph on a fresh SQLite database, one organization with a group whose rule
 /// assigns one course, and users ready to join it (each join commits one ASSIGNED event).
 async fn serve_subject() {
-    use skillgraph::auth::{JwtKeys, OrgRole};
+    use skillgraph::jwt::JwtKeys;
+    use skillgraph::service::viewer::OrgRole;
     use skillgraph::state::Settings;
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("p7.db").display());
@@ -375,7 +376,7 @@ async fn serve_subject() {
         let (state, schema) = (state.clone(), schema.clone());
         let token = token.clone();
         async move {
-            let viewer = skillgraph::auth::authenticate(&state, &token)
+            let viewer = skillgraph::http::auth::authenticate(&state, &token)
                 .await
                 .expect("viewer");
             let r = skillgraph::graphql::execute(

@@ -15,11 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait, Value};
-use skillgraph::auth::{JwtKeys, OrgRole, Viewer};
 use skillgraph::clock::SystemClock;
+use skillgraph::jwt::JwtKeys;
 use skillgraph::service::matching::{self, MatchFilter};
 use skillgraph::service::page::PageRequest;
 use skillgraph::service::role_import::{self, Silent};
+use skillgraph::service::viewer::OrgRole;
+use skillgraph::service::viewer::Viewer;
 use skillgraph::state::{AppState, Settings};
 use uuid::Uuid;
 

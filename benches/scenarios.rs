@@ -304,8 +304,9 @@ mod seed {
 
     use chrono::NaiveDate;
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    use skillgraph::auth::{JwtKeys, OrgRole};
     use skillgraph::clock::SystemClock;
+    use skillgraph::jwt::JwtKeys;
+    use skillgraph::service::viewer::OrgRole;
     use skillgraph::state::Settings;
 
     use super::*;
@@ -457,7 +458,7 @@ mod seed {
     /// expire soon), one-off courses within 60 days of assignment; the rest are overdue or
     /// pending. Finally the per-user compliance summaries are rebuilt from that history.
     pub async fn learning(org: &Org) {
-        use skillgraph::auth::Viewer;
+        use skillgraph::service::viewer::Viewer;
         use skillgraph::service::{compliance, course, rule};
         const DAY: i64 = 86_400_000_000;
         let started = Instant::now();
@@ -1946,7 +1947,8 @@ mod table {
 /// commits, as the subject does).
 mod engine_bench {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    use skillgraph::auth::{OrgRole, Viewer};
+    use skillgraph::service::viewer::OrgRole;
+    use skillgraph::service::viewer::Viewer;
     use skillgraph::service::{course, engine, membership, rule};
 
     use super::*;
@@ -2404,7 +2406,8 @@ mod engine_bench {
 /// same numbers over the same rows; the subject's counts must equal it.
 mod compliance_bench {
     use sea_orm::ConnectionTrait;
-    use skillgraph::auth::{OrgRole, Viewer};
+    use skillgraph::service::viewer::OrgRole;
+    use skillgraph::service::viewer::Viewer;
 
     use super::*;
 

@@ -3,13 +3,13 @@
 //! The library holds everything; the `skillgraph` binary only parses the command line and calls
 //! in. `graphql::build_schema` needs no database, `http::router` serves a ready `AppState`.
 
-pub mod auth;
 pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod jwt;
 pub mod service;
 pub mod state;
 pub mod telemetry;
@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use migration::{Migrator, MigratorTrait};
 
-use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
+use crate::jwt::JwtKeys;
 use crate::state::{AppState, Settings};
 
 pub use graphql::{build_schema, sdl};

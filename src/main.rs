@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use skillgraph::auth::{JwtKeys, OrgRole};
 use skillgraph::clock::SystemClock;
 use skillgraph::db::DEFAULT_DATABASE_URL;
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::Settings;
 use uuid::Uuid;
 

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::JwtKeys;
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::jwt::JwtKeys;
 use crate::service::events::EventBus;
 
 #[derive(Clone)]

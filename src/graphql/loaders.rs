@@ -8,9 +8,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::service::assessment::{self, AssessmentsOf};
 use crate::service::role::Direction;
+use crate::service::viewer::Viewer;
 use crate::service::{
     assignment, course, group, matching, membership, role, rule, skill, track, user,
 };

@@ -23,8 +23,8 @@ pub mod user;
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::service::viewer::Viewer;
 use crate::state::{AppState, Settings};
 use loaders::Loaders;
 

@@ -4,8 +4,8 @@ use async_graphql::{Context, Enum, ID, Object};
 
 use super::user::User;
 use super::{parts, to_id};
-use crate::auth::OrgRole as Role;
 use crate::error::AppError;
+use crate::service::viewer::OrgRole as Role;
 use crate::service::{org, user};
 use entity::organization;
 

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Http;
-use crate::auth::{self, Viewer};
 use crate::error::AppError;
+use crate::http::auth;
+use crate::service::viewer::Viewer;
 
 pub async fn post(
     State(http): State<Http>,

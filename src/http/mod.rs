@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware (request ids, tracing, body limit, timeout) and the
 //! authentication extractor. GraphQL itself lives in `graphql/`.
 
+pub mod auth;
 mod explorer;
 mod graphql;
 mod health;

@@ -27,10 +27,11 @@ use serde_json::Value;
 
 use super::Http;
 use super::graphql::{error_response, unauthenticated, viewer_from_headers};
-use crate::auth::{self, Viewer};
 use crate::error::AppError;
 use crate::graphql::event::TokenExpiry;
 use crate::graphql::{CodedSchema, connection_data};
+use crate::http::auth;
+use crate::service::viewer::Viewer;
 use crate::state::{AppState, WsSlot};
 
 /// The close code for a connection that did not authenticate.

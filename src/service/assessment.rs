@@ -9,11 +9,12 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{OrgRole, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::sql::{self, Q};
+use crate::service::viewer::OrgRole;
+use crate::service::viewer::Viewer;
 use crate::service::{now_micros, role, skill, track, tx, validate};
 use crate::state::AppState;
 use crate::vals;

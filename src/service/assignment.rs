@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use entity::{assignment, assignment_reason};
 
 pub const STATUSES: &[&str] = &[

@@ -5,11 +5,11 @@ use sea_orm::ConnectionTrait;
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::service::authz::{self, Named, Permission};
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql;
+use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::audit_event;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::auth::{OrgRole, Viewer};
 use crate::error::{AppError, AppResult};
+use crate::service::viewer::OrgRole;
+use crate::service::viewer::Viewer;
 use crate::vals;
 
 /// Coarse permissions of the matrix.

@@ -8,10 +8,10 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
+use crate::service::viewer::Viewer;
 use crate::service::{now_micros, sql, tx, validate};
 use crate::state::AppState;
 use crate::vals;

@@ -6,12 +6,12 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::service::{now_micros, sql, tx};
 use crate::state::AppState;
 use crate::vals;

@@ -8,12 +8,12 @@ use std::collections::{HashMap, VecDeque};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
 use crate::service::role::{self, RoleFilter};
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::course;
 

@@ -5,11 +5,11 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::viewer::Viewer;
 use crate::service::{group, now_micros, sql, tx, user};
 use crate::state::AppState;
 use crate::vals;

@@ -26,6 +26,7 @@ pub mod track_report;
 pub mod tx;
 pub mod user;
 pub mod validate;
+pub mod viewer;
 
 /// Microseconds since the epoch of the state's clock: the storage format of every time column.
 pub fn now_micros(state: &crate::state::AppState) -> i64 {

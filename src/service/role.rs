@@ -8,7 +8,6 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
@@ -16,6 +15,7 @@ use crate::service::course::Change;
 use crate::service::engine::{Outcome, Scope};
 use crate::service::sql::{self, Q};
 use crate::service::validate;
+use crate::service::viewer::Viewer;
 use crate::service::{now_micros, skill, tx, user};
 use crate::state::AppState;
 use crate::vals;

@@ -11,12 +11,12 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, RowError};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
 use crate::service::skill::{self, Scale};
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use crate::service::{now_micros, tx, validate};
 use crate::state::AppState;
 use entity::{role, role_link, role_skill};

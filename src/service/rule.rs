@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::MAX_DAYS;
 use crate::service::engine::{self, Outcome, Scope};
+use crate::service::viewer::Viewer;
 use crate::service::{course, group, now_micros, role, sql, tx, validate};
 use crate::state::AppState;
 use crate::vals;

@@ -8,13 +8,13 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{self, Outcome, Scope};
 use crate::service::rule::BundleItem;
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use crate::service::{course, now_micros, role, tx, user, validate};
 use crate::state::AppState;
 use crate::vals;

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::clock::MICROS_PER_DAY;
 use crate::error::{AppError, AppResult};
 use crate::service::sql::Q;
+use crate::service::viewer::Viewer;
 use crate::service::{authz, role, track};
 
 /// One step of the funnel.

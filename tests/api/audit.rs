@@ -2,7 +2,7 @@
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use crate::helpers::{TestApp, assert_code};
 

@@ -3,7 +3,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use crate::helpers::{SECRET, TestApp, assert_code};
 

@@ -2,7 +2,7 @@
 //! recommendations.
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_code, id};

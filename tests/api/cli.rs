@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
-use skillgraph::auth::{JwtKeys, OrgRole};
 use skillgraph::clock::SystemClock;
 use skillgraph::graphql::{build_schema, with_request_data};
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::Settings;
 use uuid::Uuid;
 
@@ -288,7 +289,7 @@ async fn create_org_prints_ids_and_a_working_owner_token() {
     )
     .await
     .unwrap_or_else(|e| panic!("build state: {}", e.message()));
-    let viewer = skillgraph::auth::authenticate(&state, &token)
+    let viewer = skillgraph::http::auth::authenticate(&state, &token)
         .await
         .unwrap_or_else(|e| panic!("the owner token is refused: {}", e.message()));
     assert_eq!(

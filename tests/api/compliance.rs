@@ -4,8 +4,8 @@
 
 use chrono::Duration;
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
 use skillgraph::service::compliance::scheduler;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::engine::rule;
@@ -643,7 +643,7 @@ async fn two_schedulers_on_one_database_apply_each_transition_once() {
     app.clock.advance(Duration::days(3));
     let second = skillgraph::build_state(
         &app.database_url,
-        skillgraph::auth::JwtKeys::hs256(crate::helpers::SECRET),
+        skillgraph::jwt::JwtKeys::hs256(crate::helpers::SECRET),
         std::sync::Arc::new(app.clock.clone()),
         Default::default(),
     )

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use crate::helpers::{TestApp, assert_code};
 

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use skillgraph::auth::{self, JwtKeys, OrgRole};
 use skillgraph::clock::ManualClock;
 use skillgraph::demo::{self, Demo};
 use skillgraph::graphql::{AppSchema, build_schema, with_request_data};
+use skillgraph::http::auth;
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::{AppState, Settings};
 use uuid::Uuid;
 
@@ -773,7 +775,7 @@ async fn the_now_report_from_summaries_equals_the_report_from_history() {
     let app = DemoApp::spawn().await;
     let org = app.demo.org_id;
     let db = app.state.db.read.clone();
-    let viewer = auth::Viewer::new(org, app.demo.admin_id, OrgRole::Admin);
+    let viewer = skillgraph::service::viewer::Viewer::new(org, app.demo.admin_id, OrgRole::Admin);
     let groups: Vec<Uuid> = {
         let v = app.ok("{ groups { id } }", json!({}), &app.admin).await;
         v["groups"]

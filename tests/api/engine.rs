@@ -2,7 +2,7 @@
 //! policy decides what leaving does, offsets count from entering, and a preview matches the change.
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_code, id};

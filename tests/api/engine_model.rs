@@ -12,10 +12,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
 use skillgraph::service::audit::Actor;
 use skillgraph::service::compliance::summary;
 use skillgraph::service::engine::{self, Ctx, Outcome, Scope};
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, id};

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use skillgraph::auth::{self, JwtKeys, OrgRole};
 use skillgraph::clock::ManualClock;
 use skillgraph::graphql::{AppSchema, build_schema};
+use skillgraph::http::auth;
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::{AppState, Settings};
 use uuid::Uuid;
 

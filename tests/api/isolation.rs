@@ -10,7 +10,7 @@ use proptest::sample::Index;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, id};

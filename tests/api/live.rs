@@ -7,9 +7,10 @@ use std::time::Duration;
 use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use skillgraph::auth::{self, OrgRole};
 use skillgraph::graphql::{CodedSchema, with_request_data};
+use skillgraph::http::auth;
 use skillgraph::service::events::{self, EventBus, bus::BusConfig};
+use skillgraph::service::viewer::OrgRole;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
@@ -781,7 +782,7 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_commits() {
     // A's commits through NOTIFY: its poll is too slow to matter within the test's wait.
     let mut b_state = skillgraph::build_state(
         &a.database_url,
-        skillgraph::auth::JwtKeys::hs256(crate::helpers::SECRET),
+        skillgraph::jwt::JwtKeys::hs256(crate::helpers::SECRET),
         std::sync::Arc::new(a.clock.clone()),
         Default::default(),
     )

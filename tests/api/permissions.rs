@@ -29,7 +29,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, id};
@@ -960,7 +960,7 @@ async fn live(
     use async_graphql::Executor;
     use futures_util::StreamExt;
     use std::time::Duration;
-    let viewer = skillgraph::auth::authenticate(&app.state, token)
+    let viewer = skillgraph::http::auth::authenticate(&app.state, token)
         .await
         .unwrap();
     let request =

@@ -606,7 +606,7 @@ fn is_subscription(query: &str) -> bool {
 /// them without errors.
 async fn check_subscription(app: &DemoApp, query: &str, vars: Value, token: &str, at: &str) {
     use futures_util::StreamExt;
-    let viewer = skillgraph::auth::authenticate(&app.state, token)
+    let viewer = skillgraph::http::auth::authenticate(&app.state, token)
         .await
         .unwrap();
     let request =

@@ -2,7 +2,7 @@
 //! skills, career links, updates and deletion, and who may browse or edit what.
 
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_code, id};

@@ -4,7 +4,8 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use skillgraph::auth::{JwtKeys, OrgRole};
+use skillgraph::jwt::JwtKeys;
+use skillgraph::service::viewer::OrgRole;
 use skillgraph::state::Settings;
 
 use crate::helpers::{TestApp, assert_code, code};

@@ -1,7 +1,7 @@
 //! Skills, the proficiency scale, and rating what people can do (with history).
 
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use crate::helpers::{TestApp, assert_code, id};
 

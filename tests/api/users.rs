@@ -1,7 +1,7 @@
 //! Users: creation, profile changes, deactivation, listing and visibility.
 
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use crate::helpers::{TestApp, assert_code, id};
 

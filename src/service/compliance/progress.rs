@@ -6,13 +6,13 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::clock::MICROS_PER_DAY;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Actor};
 use crate::service::authz::{self, Permission};
 use crate::service::engine::OPEN_STATUSES;
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use crate::service::{assignment, course, now_micros, tx, user, validate};
 use crate::state::AppState;
 use crate::vals;

@@ -15,12 +15,12 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::clock::MICROS_PER_DAY;
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql::Q;
+use crate::service::viewer::Viewer;
 
 use super::summary::NEVER;
 

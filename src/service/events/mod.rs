@@ -17,11 +17,11 @@ use std::collections::HashSet;
 use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest, decode_cursor, encode_cursor};
 use crate::service::sql::{self, Q};
+use crate::service::viewer::Viewer;
 use crate::state::AppState;
 use crate::vals;
 use entity::assignment;

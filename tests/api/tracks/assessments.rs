@@ -3,7 +3,7 @@
 //! other organizations' users are refused without writing anything.
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use super::prerequisites::course_with;

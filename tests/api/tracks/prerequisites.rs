@@ -70,7 +70,10 @@ async fn skill_dependencies_form_a_dag_and_a_cycle_is_refused_by_name() {
     assert_eq!(d["skill"]["requiredBy"], json!([{ "name": "Negotiation" }]));
 
     // A learner may not change the catalogue; another organization's skill is not found.
-    let learner = app.token(app.user().await, skillgraph::auth::OrgRole::Learner);
+    let learner = app.token(
+        app.user().await,
+        skillgraph::service::viewer::OrgRole::Learner,
+    );
     assert_code(
         &app.execute(ADD_DEP, dep(c, a), &learner).await,
         "FORBIDDEN",

@@ -2,7 +2,7 @@
 //! matrix of roles.
 
 use serde_json::json;
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 
 use super::assessments::{CREATE_RUBRIC, RECORD, scores};
 use super::prerequisites::course_with;

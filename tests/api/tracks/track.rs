@@ -2,7 +2,7 @@
 //! naming a track (and following it), and what a track owner may do.
 
 use serde_json::{Value, json};
-use skillgraph::auth::OrgRole;
+use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use super::prerequisites::course_with;

@@ -1,49 +1,12 @@
-//! Tokens and the viewer. A request is made by a `Viewer`: a user of one organization acting in
-//! one org role, proven by a signed JWT (HS256 with a shared secret). The algorithm is pinned,
-//! `exp` is required and `nbf` honoured, and the user must exist in its organization and be active.
-
-use std::collections::HashSet;
-use std::sync::Arc;
+//! Signed tokens (JWT): verification keys with a pinned algorithm, the claims a token carries,
+//! and minting for servers that hold a shared secret.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-
-/// The organization-wide role a token grants (DESIGN.md, "Who may do what").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrgRole {
-    Owner,
-    Admin,
-    Hr,
-    Manager,
-    Learner,
-}
-
-impl OrgRole {
-    pub fn parse(s: &str) -> Option<OrgRole> {
-        match s.to_ascii_uppercase().as_str() {
-            "OWNER" => Some(OrgRole::Owner),
-            "ADMIN" => Some(OrgRole::Admin),
-            "HR" => Some(OrgRole::Hr),
-            "MANAGER" => Some(OrgRole::Manager),
-            "LEARNER" => Some(OrgRole::Learner),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "OWNER",
-            OrgRole::Admin => "ADMIN",
-            OrgRole::Hr => "HR",
-            OrgRole::Manager => "MANAGER",
-            OrgRole::Learner => "LEARNER",
-        }
-    }
-}
+use crate::service::viewer::OrgRole;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -179,79 +142,5 @@ impl JwtKeys {
                 };
                 AppError::Unauthenticated(why.to_string())
             })
-    }
-}
-
-/// Who is asking. Built once per request (or WebSocket connection) from a verified token.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub org_id: Uuid,
-    pub user_id: Uuid,
-    pub role: OrgRole,
-    pub request_id: Option<String>,
-    /// A MANAGER's scope: themself and their direct and indirect reports, read at
-    /// authentication (in the same statement) or on first use, then shared by the whole
-    /// request. Empty for the other roles, whose scope needs no lookup.
-    pub(crate) reports: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
-    /// The roles a LEARNER or MANAGER may browse, computed on first use.
-    pub(crate) visible_roles: Arc<tokio::sync::OnceCell<Arc<HashSet<Uuid>>>>,
-}
-
-impl Viewer {
-    pub fn new(org_id: Uuid, user_id: Uuid, role: OrgRole) -> Self {
-        Viewer {
-            org_id,
-            user_id,
-            role,
-            request_id: None,
-            reports: Arc::default(),
-            visible_roles: Arc::default(),
-        }
-    }
-
-    /// The same identity with nothing cached: for each operation of a long-lived WebSocket
-    /// connection, so that a scope never outlives the request that read it.
-    pub fn for_operation(&self) -> Self {
-        Viewer::new(self.org_id, self.user_id, self.role).with_request_id(self.request_id.clone())
-    }
-
-    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
-        self.request_id = request_id;
-        self
-    }
-
-    /// OWNER, ADMIN and HR see every user of the organization.
-    pub fn sees_everyone(&self) -> bool {
-        matches!(self.role, OrgRole::Owner | OrgRole::Admin | OrgRole::Hr)
-    }
-}
-
-/// Extracts the token from an `Authorization` header value (`Bearer <jwt>`, case-insensitive).
-pub fn bearer(value: &str) -> Option<&str> {
-    let value = value.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-/// Verifies a bearer token and checks that its user exists in its organization and is active.
-pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<Viewer> {
-    let claims = state.jwt.verify(token)?;
-    let org_id = Uuid::parse_str(&claims.org)
-        .map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;
-    let user_id = Uuid::parse_str(&claims.sub)
-        .map_err(|_| AppError::Unauthenticated("the token's subject is malformed".into()))?;
-    let found =
-        crate::service::authz::load_viewer(&state.db.read, org_id, user_id, claims.role).await?;
-    match found {
-        Some((viewer, true)) => Ok(viewer),
-        Some((_, false)) => Err(AppError::Unauthenticated(
-            "the token's user is deactivated".into(),
-        )),
-        None => Err(AppError::Unauthenticated(
-            "the token's user does not exist in its organization".into(),
-        )),
     }
 }
