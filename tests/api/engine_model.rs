@@ -431,12 +431,12 @@ async fn setup(app: &TestApp) -> (World<'_>, Model) {
             .unwrap();
         w.roles.push(id(&d["createRole"]["role"]["id"]));
     }
-    for i in 0..COURSES {
+    for (i, (validity, window)) in VALIDITY.iter().enumerate() {
         let d = w
             .call(
                 "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { id } } }",
-                json!({ "i": { "title": format!("C{i}"), "validityDays": VALIDITY[i].0,
-                               "renewalWindowDays": VALIDITY[i].1, "prerequisiteIds": PREREQS
+                json!({ "i": { "title": format!("C{i}"), "validityDays": validity,
+                               "renewalWindowDays": window, "prerequisiteIds": PREREQS
                     .iter()
                     .filter(|(c, _)| *c == i)
                     .map(|(_, p)| w.courses[*p].to_string())
