@@ -2128,17 +2128,12 @@ mod engine_bench {
                 assert!(again.created.is_empty() && again.withdrawn.is_empty(), "the re-run changes nothing");
                 // The engine's safety pass: reconcile every course of the rule for everyone again.
                 let t = Instant::now();
-                let tx = org.state.db.write.begin().await.expect("begin");
-                let actor = skillgraph::service::audit::Actor::system();
-                let again = engine::reconcile(
-                    &tx,
-                    &engine::Ctx::new(org.org_id, org.state.clock.now().timestamp_micros(), &actor, "RULE", Some(r.id)),
-                    engine::Scope::All,
-                    Some(next.iter().map(|b| b.course_id).collect()),
-                )
+                let courses: Vec<_> = next.iter().map(|b| b.course_id).collect();
+                let (again, _) = skillgraph::service::unit::system(&org.state, org.org_id, async |w| {
+                    w.reconcile_now(engine::Scope::All, Some(courses)).await
+                })
                 .await
                 .unwrap_or_else(|e| panic!("re-run: {e:?}"));
-                tx.commit().await.expect("commit");
                 let full = t.elapsed();
                 assert!(again.created.is_empty() && again.withdrawn.is_empty(), "the full reconcile changes nothing");
                 let rows = (out.created.len() * 3) as f64;

@@ -2,14 +2,12 @@
 //! finance, customer success, engineering and stores. Seeded once; a restart finds it again.
 
 use chrono::NaiveDate;
-use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::Actor;
+use crate::service::unit::{Env, Write};
 use crate::service::{course, group, membership, org, role, role_import, rule, skill, sql, user};
-use crate::state::AppState;
 use crate::vals;
 
 pub const ORG_NAME: &str = "Acme";
@@ -194,40 +192,26 @@ const LEARNER_RATINGS: &[(&str, i32)] = &[
 ];
 
 /// Seeds the demo organization unless it exists, and returns who to mint tokens for.
-pub async fn ensure(state: &AppState) -> AppResult<Demo> {
-    if let Some(found) = find(state).await? {
+pub async fn ensure(env: &Env) -> AppResult<Demo> {
+    if let Some(found) = find(env).await? {
         return Ok(found);
     }
-    let now = state.clock.now().timestamp_micros();
-    let tx = state.db.write.begin().await?;
-    let created = match org::create_in(
-        &tx,
-        now,
-        ORG_NAME,
-        "dana.whitfield@acme.example",
-        "Dana Whitfield",
-        true,
-    )
-    .await
-    {
-        Ok(created) => created,
+    match org::found(env, ORG_NAME, true, async |w, org| seed(w, org.id).await).await {
         // Another server seeded it at the same moment (the unique demo index refused ours).
-        Err(AppError::Conflict(_)) => {
-            drop(tx);
-            return find(state)
-                .await?
-                .ok_or_else(|| AppError::internal("demo organization vanished"));
-        }
-        Err(e) => return Err(e),
-    };
-    let org_id = created.org.id;
-    let actor = Actor::system();
-    let ceo = created.owner.id;
+        Err(AppError::Conflict(_)) => find(env)
+            .await?
+            .ok_or_else(|| AppError::internal("demo organization vanished")),
+        other => other,
+    }
+}
+
+/// Everything of the demo, inside the change that founds its organization.
+async fn seed(w: &Write, org_id: Uuid) -> AppResult<Demo> {
+    let ceo = org::owner_in(w, "dana.whitfield@acme.example", "Dana Whitfield")
+        .await?
+        .id;
     user::update_in(
-        &tx,
-        org_id,
-        &actor,
-        now,
+        w,
         ceo,
         user::UserChanges {
             job_title: Some(Some("Chief Executive Officer".into())),
@@ -238,23 +222,20 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
     )
     .await?;
 
-    let role_ids = seed_catalogue(&tx, org_id, &actor, now).await?;
+    let role_ids = seed_catalogue(w).await?;
 
     let mut groups = std::collections::HashMap::new();
-    let root = group::create_in(&tx, org_id, &actor, now, "Acme", None).await?;
+    let root = group::create_in(w, "Acme", None).await?;
     groups.insert("Acme", root.id);
     for d in DEPTS {
         let parent = d.parent.and_then(|p| groups.get(p).copied());
-        let g = group::create_in(&tx, org_id, &actor, now, d.group, parent).await?;
+        let g = group::create_in(w, d.group, parent).await?;
         groups.insert(d.group, g.id);
     }
-    membership::add_in(&tx, org_id, &actor, now, ceo, root.id, None).await?;
+    membership::add_in(w, ceo, root.id, None).await?;
 
     let admin = user::create_in(
-        &tx,
-        org_id,
-        &actor,
-        now,
+        w,
         user::NewUser {
             email: ADMIN_EMAIL.into(),
             name: "Morgan Blake".into(),
@@ -265,52 +246,27 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
         },
     )
     .await?;
-    membership::add_in(&tx, org_id, &actor, now, admin.id, root.id, None).await?;
+    membership::add_in(w, admin.id, root.id, None).await?;
 
-    let seed = Seed {
-        conn: &tx,
-        org_id,
-        actor: &actor,
-        now,
-    };
     let mut index = 0usize;
     let mut heads = std::collections::HashMap::new();
     let mut learner_id = None;
     for d in DEPTS {
         let group_id = groups[d.group];
         let head_manager = d.parent.and_then(|p| heads.get(p).copied()).unwrap_or(ceo);
-        let head = person(&seed, index, d, d.head_title, head_manager).await?;
+        let head = person(w, index, d, d.head_title, head_manager).await?;
         index += 1;
         heads.insert(d.group, head);
-        membership::add_in(&tx, org_id, &actor, now, head, group_id, None).await?;
+        membership::add_in(w, head, group_id, None).await?;
         if d.head_title == "Warehouse Supervisor" {
-            role::set_primary_in(
-                &tx,
-                org_id,
-                &actor,
-                now,
-                head,
-                Some(role_ids["Warehouse Supervisor"]),
-            )
-            .await?;
+            role::set_primary_in(w, head, Some(role_ids["Warehouse Supervisor"])).await?;
         } else if d.head_title == "Store Manager" {
-            role::set_primary_in(
-                &tx,
-                org_id,
-                &actor,
-                now,
-                head,
-                Some(role_ids["Store Manager"]),
-            )
-            .await?;
+            role::set_primary_in(w, head, Some(role_ids["Store Manager"])).await?;
         }
         for n in 0..d.staff {
             let id = if d.group == "Sales — Enterprise" && n == 0 {
                 let learner = user::create_in(
-                    &tx,
-                    org_id,
-                    &actor,
-                    now,
+                    w,
                     user::NewUser {
                         email: LEARNER_EMAIL.into(),
                         name: "Jordan Rivera".into(),
@@ -326,22 +282,22 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
                 learner_id = Some(learner.id);
                 learner.id
             } else {
-                let id = person(&seed, index, d, d.staff_title, head).await?;
+                let id = person(w, index, d, d.staff_title, head).await?;
                 index += 1;
                 id
             };
-            membership::add_in(&tx, org_id, &actor, now, id, group_id, None).await?;
-            role::set_primary_in(&tx, org_id, &actor, now, id, Some(role_ids[d.staff_role]))
-                .await?;
+            membership::add_in(w, id, group_id, None).await?;
+            role::set_primary_in(w, id, Some(role_ids[d.staff_role])).await?;
         }
     }
-    backfill_memberships(&seed).await?;
+    backfill_memberships(w).await?;
     let learner_id = learner_id.ok_or_else(|| AppError::internal("demo learner missing"))?;
-    seed_ratings(&seed, learner_id, role_ids[LEARNER_TARGET]).await?;
-    seed_training(&seed, &groups).await?;
-    seed_history(&seed).await?;
-    seed_tracks(&seed, &heads, &role_ids, admin.id).await?;
-    tx.commit().await?;
+    seed_ratings(w, learner_id, role_ids[LEARNER_TARGET]).await?;
+    seed_training(w, &groups).await?;
+    // The history below completes the assignments the rules made.
+    w.flush().await?;
+    seed_history(w).await?;
+    seed_tracks(w, &heads, &role_ids, admin.id).await?;
     Ok(Demo {
         org_id,
         org_name: ORG_NAME.into(),
@@ -351,21 +307,9 @@ pub async fn ensure(state: &AppState) -> AppResult<Demo> {
 }
 
 /// Imports `roles.csv`, features some of its categories, and returns the role ids by name.
-async fn seed_catalogue<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-) -> AppResult<std::collections::HashMap<String, Uuid>> {
-    role_import::import_in(
-        conn,
-        org_id,
-        actor,
-        now,
-        ROLES_CSV.as_bytes(),
-        &role_import::Silent,
-    )
-    .await?;
+async fn seed_catalogue(w: &Write) -> AppResult<std::collections::HashMap<String, Uuid>> {
+    let (conn, org_id) = (w, w.org_id);
+    role_import::import_in(w, ROLES_CSV.as_bytes(), &role_import::Silent).await?;
     let mut q = sql::Q::new();
     let org = q.bind(org_id);
     let names = q.bind_strs(
@@ -395,17 +339,8 @@ async fn seed_catalogue<C: sea_orm::ConnectionTrait>(
 /// Ratings for the people of the demo: managers' ratings of most skills their primary role
 /// put on their profile (levels spread deterministically over the scale), the learner's own
 /// ratings, and the learner's target role.
-async fn seed_ratings<C: sea_orm::ConnectionTrait>(
-    seed: &Seed<'_, C>,
-    learner_id: Uuid,
-    target: Uuid,
-) -> AppResult<()> {
-    let Seed {
-        conn,
-        org_id,
-        actor,
-        now,
-    } = *seed;
+async fn seed_ratings(w: &Write, learner_id: Uuid, target: Uuid) -> AppResult<()> {
+    let (conn, org_id) = (w, w.org_id);
     #[derive(sea_orm::FromQueryResult)]
     struct Unrated {
         user_id: Uuid,
@@ -428,38 +363,22 @@ async fn seed_ratings<C: sea_orm::ConnectionTrait>(
             continue;
         }
         let level = 1 + ((i * 7 + row.skill.len()) % 5) as i32;
-        skill::record_rating_in(
-            conn,
-            org_id,
-            actor,
-            now,
-            row.user_id,
-            row.skill_id,
-            level,
-            "MANAGER",
-        )
-        .await?;
+        skill::record_rating_in(w, row.user_id, row.skill_id, level, "MANAGER", None).await?;
     }
     let skills = skill_ids(conn, org_id).await?;
-    let learner = Actor {
-        user_id: Some(learner_id),
-        request_id: None,
-    };
     for (name, level) in LEARNER_RATINGS {
         if let Some(skill_id) = skills.get(*name) {
-            skill::record_rating_in(
-                conn, org_id, &learner, now, learner_id, *skill_id, *level, "SELF",
-            )
-            .await?;
+            skill::record_rating_in(w, learner_id, *skill_id, *level, "SELF", Some(learner_id))
+                .await?;
         }
     }
     let before = user::require_user(conn, org_id, learner_id, "user").await?;
-    role::set_target_in(conn, org_id, &learner, now, &before, Some(target)).await
+    role::set_target_in(w, &before, Some(target)).await
 }
 
-async fn find(state: &AppState) -> AppResult<Option<Demo>> {
+async fn find(env: &Env) -> AppResult<Option<Demo>> {
     let Some(org_id) = sql::ids(
-        &state.db.read,
+        &env.db.read,
         "SELECT id FROM organizations WHERE demo = TRUE ORDER BY created_at LIMIT 1",
         vec![],
     )
@@ -469,7 +388,7 @@ async fn find(state: &AppState) -> AppResult<Option<Demo>> {
         return Ok(None);
     };
     let by_email = |email: &'static str| {
-        let db = state.db.read.clone();
+        let db = env.db.read.clone();
         async move {
             sql::ids(
                 &db,
@@ -490,37 +409,14 @@ async fn find(state: &AppState) -> AppResult<Option<Demo>> {
     }))
 }
 
-/// Where the seed is writing: the transaction, the organization, the actor and the time.
-struct Seed<'a, C> {
-    conn: &'a C,
-    org_id: Uuid,
-    actor: &'a Actor,
-    now: i64,
-}
-
 /// The `index`-th generated person: a unique name, a hire date spread over ten years.
-async fn person<C: sea_orm::ConnectionTrait>(
-    seed: &Seed<'_, C>,
-    index: usize,
-    d: &Dept,
-    title: &str,
-    manager: Uuid,
-) -> AppResult<Uuid> {
-    let Seed {
-        conn,
-        org_id,
-        actor,
-        now,
-    } = *seed;
+async fn person(w: &Write, index: usize, d: &Dept, title: &str, manager: Uuid) -> AppResult<Uuid> {
     // (index % 40, (index / 40 + 3 × index) % 40) is distinct for every index below 1,600.
     let first = FIRST[index % 40];
     let last = LAST[(index / 40 + 3 * index) % 40];
     let hired = date(2015, 1, 5) + chrono::Duration::days(((index * 97) % 3600) as i64);
     let u = user::create_in(
-        conn,
-        org_id,
-        actor,
-        now,
+        w,
         user::NewUser {
             email: format!(
                 "{}.{}@acme.example",
@@ -538,8 +434,8 @@ async fn person<C: sea_orm::ConnectionTrait>(
     Ok(u.id)
 }
 
-async fn skill_ids<C: sea_orm::ConnectionTrait>(
-    conn: &C,
+async fn skill_ids(
+    conn: &impl sea_orm::ConnectionTrait,
     org_id: Uuid,
 ) -> AppResult<std::collections::HashMap<String, Uuid>> {
     #[derive(sea_orm::FromQueryResult)]
@@ -575,16 +471,11 @@ const COURSE_SKILLS: &[(&str, &[(&str, i32)])] = &[
 ];
 
 /// The demo's courses and the rules that assign them, from the company's life.
-async fn seed_training<C: sea_orm::ConnectionTrait>(
-    seed: &Seed<'_, C>,
+async fn seed_training(
+    w: &Write,
     groups: &std::collections::HashMap<&'static str, Uuid>,
 ) -> AppResult<()> {
-    let Seed {
-        conn,
-        org_id,
-        actor,
-        now,
-    } = *seed;
+    let (conn, org_id) = (w, w.org_id);
     let skills = skill_ids(conn, org_id).await?;
     let mut courses = std::collections::HashMap::new();
     for (title, minutes, validity, window, reference) in COURSES {
@@ -598,10 +489,7 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
             })
             .unwrap_or_default();
         let c = course::create_in(
-            conn,
-            org_id,
-            actor,
-            now,
+            w,
             course::NewCourse {
                 title: (*title).into(),
                 duration_minutes: Some(*minutes),
@@ -635,7 +523,7 @@ async fn seed_training<C: sea_orm::ConnectionTrait>(
             on_exit: rule::ExitPolicy::Withdraw,
             active: true,
         };
-        rule::create_in(conn, org_id, actor, now, spec).await?;
+        rule::create_in(w, spec).await?;
     }
     Ok(())
 }
@@ -702,19 +590,14 @@ const TRACKS: &[TrackSeed] = &[
 /// holders of its role by a rule naming the track; completions thin out step by step (drop-off), and
 /// every track has a rubric with assessments — the L&D administrator grades noticeably higher
 /// than the department heads, so calibration shows it.
-async fn seed_tracks<C: sea_orm::ConnectionTrait>(
-    seed: &Seed<'_, C>,
+async fn seed_tracks(
+    w: &Write,
     heads: &std::collections::HashMap<&'static str, Uuid>,
     role_ids: &std::collections::HashMap<String, Uuid>,
     generous: Uuid,
 ) -> AppResult<()> {
     use crate::service::{assessment, track};
-    let Seed {
-        conn,
-        org_id,
-        actor,
-        now,
-    } = *seed;
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let day = crate::clock::MICROS_PER_DAY;
     let mut by_title: std::collections::HashMap<String, Uuid> = sql::all::<Titled>(
         conn,
@@ -737,10 +620,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
             p => vec![by_title[p]],
         };
         let c = course::create_in(
-            conn,
-            org_id,
-            actor,
-            now,
+            w,
             course::NewCourse {
                 title: (*title).into(),
                 duration_minutes: Some(60),
@@ -760,10 +640,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
             .collect();
         steps.extend(t.courses.iter().map(|(title, _)| (by_title[*title], false)));
         let tr = track::create_in(
-            conn,
-            org_id,
-            actor,
-            now,
+            w,
             track::NewTrack {
                 name: t.name.into(),
                 description: Some(format!(
@@ -777,10 +654,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
         )
         .await?;
         rule::create_in(
-            conn,
-            org_id,
-            actor,
-            now,
+            w,
             rule::RuleSpec {
                 name: format!("{} track", t.name),
                 // By primary role: the people who do the job, wherever they sit.
@@ -795,6 +669,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
             },
         )
         .await?;
+        w.flush().await?;
         // Progress: learner i completes the first k steps, k falling off along the track.
         let learners = sql::ids(
             conn,
@@ -813,10 +688,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
             .min(steps.len());
             for (k, (course_id, _)) in steps.iter().take(reached).enumerate() {
                 crate::service::compliance::progress::record_in(
-                    conn,
-                    org_id,
-                    actor,
-                    now,
+                    w,
                     crate::service::compliance::progress::NewCompletion {
                         user_id: Some(*learner),
                         course_id: Some(*course_id),
@@ -841,10 +713,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
             })
             .collect();
         let rubric = assessment::create_rubric_in(
-            conn,
-            org_id,
-            actor,
-            now,
+            w,
             assessment::NewRubric {
                 name: format!("{} role-play", t.name),
                 track_id: Some(tr.id),
@@ -874,22 +743,7 @@ async fn seed_tracks<C: sea_orm::ConnectionTrait>(
                     (d.skill_id, (base + bonus).min(d.max_points))
                 })
                 .collect();
-            let evaluator_actor = Actor {
-                user_id: Some(evaluator),
-                request_id: None,
-            };
-            assessment::record_in(
-                conn,
-                org_id,
-                &evaluator_actor,
-                now,
-                &rubric,
-                *learner,
-                evaluator,
-                &scores,
-                None,
-            )
-            .await?;
+            assessment::record_in(w, &rubric, *learner, evaluator, &scores, None).await?;
         }
     }
     Ok(())
@@ -903,23 +757,23 @@ struct Titled {
 
 /// HR's back-fill: everyone has been in their group since their hire date, so onboarding due
 /// dates count from when people really started.
-async fn backfill_memberships<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppResult<()> {
+async fn backfill_memberships(w: &Write) -> AppResult<()> {
     #[derive(sea_orm::FromQueryResult)]
     struct Row {
         id: Uuid,
         hire_date: Option<NaiveDate>,
     }
     let rows: Vec<Row> = sql::all(
-        seed.conn,
+        w,
         "SELECT m.id, u.hire_date FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1",
-        vals![seed.org_id],
+        vals![w.org_id],
     )
     .await?;
     for r in rows {
         if let Some(hired) = r.hire_date.and_then(|d| d.and_hms_opt(9, 0, 0)) {
-            let since = hired.and_utc().timestamp_micros().min(seed.now);
+            let since = hired.and_utc().timestamp_micros().min(w.now);
             sql::exec(
-                seed.conn,
+                w,
                 "UPDATE memberships SET since = $1 WHERE id = $2",
                 vals![since, r.id],
             )
@@ -932,7 +786,7 @@ async fn backfill_memberships<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -
 /// Completions with a realistic mix, so every compliance state shows: onboarding mostly done
 /// (a few people overdue), certificates valid, expiring within 30 days (renewal open), expired
 /// or never taken.
-async fn seed_history<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppResult<()> {
+async fn seed_history(w: &Write) -> AppResult<()> {
     #[derive(sea_orm::FromQueryResult)]
     struct Row {
         user_id: Uuid,
@@ -941,11 +795,11 @@ async fn seed_history<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppRes
         hire_date: Option<NaiveDate>,
     }
     let rows: Vec<Row> = sql::all(
-        seed.conn,
+        w,
         "SELECT a.user_id, a.course_id, c.title, u.hire_date FROM assignments a \
          JOIN courses c ON c.id = a.course_id JOIN users u ON u.id = a.user_id \
          WHERE a.org_id = $1 AND a.status IN ('LOCKED', 'ASSIGNED') ORDER BY u.email_norm, c.title",
-        vals![seed.org_id],
+        vals![w.org_id],
     )
     .await?;
     let day = crate::clock::MICROS_PER_DAY;
@@ -953,25 +807,22 @@ async fn seed_history<C: sea_orm::ConnectionTrait>(seed: &Seed<'_, C>) -> AppRes
         let hired = r
             .hire_date
             .and_then(|d| d.and_hms_opt(9, 0, 0))
-            .map_or(seed.now - 400 * day, |t| t.and_utc().timestamp_micros());
+            .map_or(w.now - 400 * day, |t| t.and_utc().timestamp_micros());
         let completed_at = match r.title.as_str() {
             "Site safety" | "Payment data handling" => match i % 4 {
-                0 => Some(seed.now - 100 * day),
-                1 => Some(seed.now - 350 * day),
-                2 => Some(seed.now - 400 * day),
+                0 => Some(w.now - 100 * day),
+                1 => Some(w.now - 350 * day),
+                2 => Some(w.now - 400 * day),
                 _ => None,
             },
-            "Forklift certification" => (i % 5 != 4).then_some(seed.now - 500 * day),
-            _ => (i % 10 != 3).then_some((hired + 3 * day).min(seed.now)),
+            "Forklift certification" => (i % 5 != 4).then_some(w.now - 500 * day),
+            _ => (i % 10 != 3).then_some((hired + 3 * day).min(w.now)),
         };
         let Some(completed_at) = completed_at else {
             continue;
         };
         crate::service::compliance::progress::record_in(
-            seed.conn,
-            seed.org_id,
-            seed.actor,
-            seed.now,
+            w,
             crate::service::compliance::progress::NewCompletion {
                 user_id: Some(r.user_id),
                 course_id: Some(r.course_id),

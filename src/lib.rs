@@ -44,12 +44,10 @@ pub async fn build_state(
     migrate(&db).await?;
     let events = service::events::EventBus::new(db.read.clone(), Default::default());
     Ok(AppState {
-        db,
-        clock,
+        env: service::unit::Env { db, clock, events },
         jwt,
         limiter: state::limiter(&settings),
         settings: Arc::new(settings),
-        events,
         ws_connections: Default::default(),
     })
 }
@@ -66,11 +64,15 @@ pub async fn serve(
     if state.settings.tick_seconds > 0 {
         // The first tick runs at once: it catches up on whatever fell due while the server was down.
         service::compliance::scheduler::spawn(
-            state.clone(),
+            state.env.clone(),
             std::time::Duration::from_secs(state.settings.tick_seconds),
         );
     }
-    service::events::spawn_prune_loop(&state, std::time::Duration::from_secs(3600));
+    service::events::spawn_prune_loop(
+        &state,
+        state.settings.event_retention_days,
+        std::time::Duration::from_secs(3600),
+    );
     let events = state.events.clone();
     let shutdown = async move {
         shutdown.await;

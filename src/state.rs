@@ -1,22 +1,19 @@
-//! The state shared by every request: database handles, the clock, token keys and settings.
+//! The state shared by every request: what services need (`Env`: database handles, the clock,
+//! the live bus), token keys, settings and the edge's limits.
 
 use std::sync::Arc;
 
-use crate::clock::Clock;
-use crate::db::Db;
 use crate::jwt::JwtKeys;
-use crate::service::events::EventBus;
+use crate::service::unit::Env;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
+    /// What services are given. `AppState` dereferences to it, so `&state` is an `&Env`.
+    pub env: Env,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
     /// Requests per second per user (the identity behind a token); None when unlimited.
     pub limiter: Option<Arc<Limiter>>,
-    /// Wakes live event subscribers after commits.
-    pub events: Arc<EventBus>,
     /// Open WebSocket connections per user, bounded by `Settings::max_ws_connections`.
     pub ws_connections: Arc<WsConnections>,
 }
@@ -133,8 +130,10 @@ impl Default for Settings {
     }
 }
 
-impl AppState {
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+impl std::ops::Deref for AppState {
+    type Target = Env;
+
+    fn deref(&self) -> &Env {
+        &self.env
     }
 }

@@ -10,13 +10,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::OrgRole;
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, role, skill, track, tx, validate};
-use crate::state::AppState;
+use crate::service::{role, skill, track, validate};
 use crate::vals;
 
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
@@ -85,39 +85,32 @@ pub struct NewRubric {
 pub const MAX_POINTS: i32 = 1000;
 
 /// Creates a rubric. OWNER and ADMIN; the owner of `track_id` for a rubric of that track.
-pub async fn create_rubric(
-    state: &AppState,
-    viewer: &Viewer,
-    input: NewRubric,
-) -> AppResult<Rubric> {
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let named: Vec<Named> = input
-        .role_id
-        .map(Named::Role)
-        .into_iter()
-        .chain(input.dimensions.iter().map(|d| Named::Skill(d.skill_id)))
-        .collect();
-    match input.track_id {
-        Some(t) => {
-            let tr = track::require(&tx, org_id, t).await?;
-            authz::require_track_manager_naming(&tx, viewer, tr.owner_id, &named).await?;
+pub async fn create_rubric(env: &Env, viewer: &Viewer, input: NewRubric) -> AppResult<Rubric> {
+    let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
+        let (tx, org_id) = (w, w.org_id);
+
+        let named: Vec<Named> = input
+            .role_id
+            .map(Named::Role)
+            .into_iter()
+            .chain(input.dimensions.iter().map(|d| Named::Skill(d.skill_id)))
+            .collect();
+        match input.track_id {
+            Some(t) => {
+                let tr = track::require(tx, org_id, t).await?;
+                authz::require_track_manager_naming(tx, viewer, tr.owner_id, &named).await?;
+            }
+            None => authz::require_naming(tx, viewer, Permission::ManageRules, &named).await?,
         }
-        None => authz::require_naming(&tx, viewer, Permission::ManageRules, &named).await?,
-    }
-    let rubric = create_rubric_in(&tx, org_id, &Actor::user(viewer), now, input).await?;
-    tx.commit().await?;
-    Ok(rubric)
+        let rubric = create_rubric_in(w, input).await?;
+        Ok(rubric)
+    })
+    .await?;
+    Ok(value)
 }
 
-pub async fn create_rubric_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewRubric,
-) -> AppResult<Rubric> {
+pub async fn create_rubric_in(w: &Write, input: NewRubric) -> AppResult<Rubric> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", &input.name)?;
     if !(0..=100).contains(&input.passing_percent) {
         return Err(AppError::validation(
@@ -192,28 +185,21 @@ pub async fn create_rubric_in(
         .await?;
     }
     let rubric = require_rubric(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::RubricCreated,
-            subject_type: "RUBRIC",
-            subject_id: Some(id),
-            before: None,
-            after: Some(json!({
-                "id": id,
-                "name": rubric.name,
-                "trackId": rubric.track_id,
-                "roleId": rubric.role_id,
-                "passingPercent": rubric.passing_percent,
-                "dimensions": input.dimensions.iter().map(|d| json!({
-                    "skillId": d.skill_id, "weight": d.weight, "maxPoints": d.max_points,
-                    "levelOnPass": d.level_on_pass,
-                })).collect::<Vec<_>>(),
-            })),
-        },
+    w.audit(
+        Action::RubricCreated,
+        Subject::new(SubjectType::Rubric, id),
+        None,
+        Some(json!({
+            "id": id,
+            "name": rubric.name,
+            "trackId": rubric.track_id,
+            "roleId": rubric.role_id,
+            "passingPercent": rubric.passing_percent,
+            "dimensions": input.dimensions.iter().map(|d| json!({
+                "skillId": d.skill_id, "weight": d.weight, "maxPoints": d.max_points,
+                "levelOnPass": d.level_on_pass,
+            })).collect::<Vec<_>>(),
+        })),
     )
     .await?;
     Ok(rubric)
@@ -229,53 +215,42 @@ pub struct Recorded {
 /// Records an assessment; the viewer is the evaluator. OWNER, ADMIN and HR assess anyone; the
 /// owner of the rubric's track assesses that track's learners; a MANAGER their reports.
 pub async fn record(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     rubric_id: Uuid,
     user_id: Uuid,
     scores: Vec<(Uuid, i32)>,
     comment: Option<String>,
 ) -> AppResult<Recorded> {
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let rubric = require_rubric(&tx, org_id, rubric_id).await?;
-    crate::service::user::require_user(&tx, org_id, user_id, "user").await?;
-    let track = match rubric.track_id {
-        Some(t) => Some(track::require(&tx, org_id, t).await?),
-        None => None,
-    };
-    authz::require_assessor(&tx, viewer, track.as_ref(), user_id).await?;
-    let comment = validate::optional_text("comment", comment.as_deref())?;
-    let recorded = record_in(
-        &tx,
-        org_id,
-        &Actor::user(viewer),
-        now,
-        &rubric,
-        user_id,
-        viewer.user_id,
-        &scores,
-        comment,
-    )
+    let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
+        let (tx, org_id) = (w, w.org_id);
+
+        let rubric = require_rubric(tx, org_id, rubric_id).await?;
+        crate::service::user::require_user(tx, org_id, user_id, "user").await?;
+        let track = match rubric.track_id {
+            Some(t) => Some(track::require(tx, org_id, t).await?),
+            None => None,
+        };
+        authz::require_assessor(tx, viewer, track.as_ref(), user_id).await?;
+        let comment = validate::optional_text("comment", comment.as_deref())?;
+        let recorded = record_in(w, &rubric, user_id, viewer.user_id, &scores, comment).await?;
+        Ok(recorded)
+    })
     .await?;
-    tx.commit().await?;
-    Ok(recorded)
+    Ok(value)
 }
 
 /// Checks the scores against the rubric, writes the assessment and raises skills on a pass.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     rubric: &Rubric,
     user_id: Uuid,
     evaluator_id: Uuid,
     scores: &[(Uuid, i32)],
     comment: Option<String>,
 ) -> AppResult<Recorded> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let dims = dimensions_of(conn, &[rubric.id])
         .await?
         .remove(&rubric.id)
@@ -358,30 +333,22 @@ pub async fn record_in(
                 continue;
             }
             skill::record_rating_in(
-                conn,
-                org_id,
-                actor,
-                now,
+                w,
                 user_id,
                 d.skill_id,
                 level,
                 "ASSESSMENT",
+                Some(evaluator_id),
             )
             .await?;
             raised.push((d.skill_id, level));
         }
     }
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::AssessmentRecorded,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: None,
-            after: Some(json!({
+    w.audit(
+Action::AssessmentRecorded,
+Subject::new(SubjectType::User, user_id),
+None,
+Some(json!({
                 "assessmentId": id,
                 "rubricId": rubric.id,
                 "percent": percent,
@@ -389,8 +356,7 @@ pub async fn record_in(
                 "scores": dims.iter().map(|d| json!({ "skillId": d.skill_id, "points": given[&d.skill_id] })).collect::<Vec<_>>(),
                 "raised": raised.iter().map(|(s, l)| json!({ "skillId": s, "level": l })).collect::<Vec<_>>(),
             })),
-        },
-    )
+)
     .await?;
     let assessment = sql::one(conn, "SELECT * FROM assessments WHERE id = $1", vals![id])
         .await?

@@ -9,12 +9,16 @@ use crate::error::AppResult;
 use crate::service::authz::{self, Named, Permission};
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql;
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::audit_event;
 
-/// The named actions of the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The named actions of the audit log (stored and shown as SCREAMING_SNAKE_CASE words).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Action {
     OrganizationCreated,
     UserCreated,
@@ -63,190 +67,138 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: &'static [Action] = &[
-        Action::OrganizationCreated,
-        Action::UserCreated,
-        Action::UserUpdated,
-        Action::UserDeactivated,
-        Action::GroupCreated,
-        Action::GroupUpdated,
-        Action::GroupMoved,
-        Action::GroupDeleted,
-        Action::MembershipAdded,
-        Action::MembershipRemoved,
-        Action::UserTransferred,
-        Action::RoleCreated,
-        Action::PrimaryRoleSet,
-        Action::CourseCreated,
-        Action::CourseUpdated,
-        Action::RuleCreated,
-        Action::RuleUpdated,
-        Action::RuleActivated,
-        Action::RuleDeactivated,
-        Action::RuleDeleted,
-        Action::AssignmentsReconciled,
-        Action::AssignmentStarted,
-        Action::CompletionRecorded,
-        Action::ScheduleApplied,
-        Action::AuthzDenied,
-        Action::SkillCreated,
-        Action::SkillUpdated,
-        Action::ProficiencyScaleSet,
-        Action::SkillRated,
-        Action::RoleCategoryCreated,
-        Action::RoleCategoryUpdated,
-        Action::RoleUpdated,
-        Action::RoleDeleted,
-        Action::RoleSkillsSet,
-        Action::RolesLinked,
-        Action::RolesUnlinked,
-        Action::TargetRoleSet,
-        Action::RolesImported,
-        Action::SkillDependencyAdded,
-        Action::SkillDependencyRemoved,
-        Action::TrackCreated,
-        Action::TrackUpdated,
-        Action::RubricCreated,
-        Action::AssessmentRecorded,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::OrganizationCreated => "ORGANIZATION_CREATED",
-            Action::UserCreated => "USER_CREATED",
-            Action::UserUpdated => "USER_UPDATED",
-            Action::UserDeactivated => "USER_DEACTIVATED",
-            Action::GroupCreated => "GROUP_CREATED",
-            Action::GroupUpdated => "GROUP_UPDATED",
-            Action::GroupMoved => "GROUP_MOVED",
-            Action::GroupDeleted => "GROUP_DELETED",
-            Action::MembershipAdded => "MEMBERSHIP_ADDED",
-            Action::MembershipRemoved => "MEMBERSHIP_REMOVED",
-            Action::UserTransferred => "USER_TRANSFERRED",
-            Action::RoleCreated => "ROLE_CREATED",
-            Action::PrimaryRoleSet => "PRIMARY_ROLE_SET",
-            Action::CourseCreated => "COURSE_CREATED",
-            Action::CourseUpdated => "COURSE_UPDATED",
-            Action::RuleCreated => "RULE_CREATED",
-            Action::RuleUpdated => "RULE_UPDATED",
-            Action::RuleActivated => "RULE_ACTIVATED",
-            Action::RuleDeactivated => "RULE_DEACTIVATED",
-            Action::RuleDeleted => "RULE_DELETED",
-            Action::AssignmentsReconciled => "ASSIGNMENTS_RECONCILED",
-            Action::AssignmentStarted => "ASSIGNMENT_STARTED",
-            Action::CompletionRecorded => "COMPLETION_RECORDED",
-            Action::ScheduleApplied => "SCHEDULE_APPLIED",
-            Action::AuthzDenied => "AUTHZ_DENIED",
-            Action::SkillCreated => "SKILL_CREATED",
-            Action::SkillUpdated => "SKILL_UPDATED",
-            Action::ProficiencyScaleSet => "PROFICIENCY_SCALE_SET",
-            Action::SkillRated => "SKILL_RATED",
-            Action::RoleCategoryCreated => "ROLE_CATEGORY_CREATED",
-            Action::RoleCategoryUpdated => "ROLE_CATEGORY_UPDATED",
-            Action::RoleUpdated => "ROLE_UPDATED",
-            Action::RoleDeleted => "ROLE_DELETED",
-            Action::RoleSkillsSet => "ROLE_SKILLS_SET",
-            Action::RolesLinked => "ROLES_LINKED",
-            Action::RolesUnlinked => "ROLES_UNLINKED",
-            Action::TargetRoleSet => "TARGET_ROLE_SET",
-            Action::RolesImported => "ROLES_IMPORTED",
-            Action::SkillDependencyAdded => "SKILL_DEPENDENCY_ADDED",
-            Action::SkillDependencyRemoved => "SKILL_DEPENDENCY_REMOVED",
-            Action::TrackCreated => "TRACK_CREATED",
-            Action::TrackUpdated => "TRACK_UPDATED",
-            Action::RubricCreated => "RUBRIC_CREATED",
-            Action::AssessmentRecorded => "ASSESSMENT_RECORDED",
-        }
+        self.into()
     }
 }
 
-/// Who made a change: a user (with the request that carried it) or the system (scheduler, CLI).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    pub request_id: Option<String>,
+/// The kinds of object an audit event is about.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubjectType {
+    Organization,
+    User,
+    Group,
+    Role,
+    RoleCategory,
+    Skill,
+    Course,
+    Rule,
+    Track,
+    Rubric,
 }
 
-impl Actor {
-    pub fn user(viewer: &Viewer) -> Actor {
-        Actor {
-            user_id: Some(viewer.user_id),
-            request_id: viewer.request_id.clone(),
-        }
+impl SubjectType {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What an audit event is about: a kind of object and its id. Events about a user's memberships
+/// and transfers name the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject {
+    pub kind: SubjectType,
+    pub id: Option<Uuid>,
+}
+
+impl Subject {
+    pub fn new(kind: SubjectType, id: Uuid) -> Subject {
+        Subject { kind, id: Some(id) }
     }
 
-    pub fn system() -> Actor {
-        Actor {
-            user_id: None,
-            request_id: None,
-        }
+    pub fn organization(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Organization, id)
+    }
+
+    pub fn user(id: Uuid) -> Subject {
+        Subject::new(SubjectType::User, id)
+    }
+
+    pub fn group(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Group, id)
+    }
+
+    pub fn role(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Role, id)
+    }
+
+    pub fn skill(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Skill, id)
+    }
+
+    pub fn course(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Course, id)
+    }
+
+    pub fn rule(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Rule, id)
+    }
+
+    pub fn track(id: Uuid) -> Subject {
+        Subject::new(SubjectType::Track, id)
     }
 }
 
-/// One event to append.
-pub struct Entry<'a> {
-    pub org_id: Uuid,
-    pub at: i64,
-    pub actor: &'a Actor,
-    pub action: Action,
-    pub subject_type: &'static str,
-    pub subject_id: Option<Uuid>,
-    pub before: Option<Json>,
-    pub after: Option<Json>,
-}
-
-pub async fn record(conn: &impl ConnectionTrait, entry: Entry<'_>) -> AppResult<()> {
+/// Appends one event inside the change's transaction: its instant and actor are the change's.
+pub(crate) async fn record(
+    w: &Write,
+    action: Action,
+    subject: Subject,
+    before: Option<Json>,
+    after: Option<Json>,
+) -> AppResult<()> {
     sql::exec(
-        conn,
+        w,
         "INSERT INTO audit_events (id, org_id, at, actor_type, actor_id, action, subject_type, subject_id, before_json, after_json, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         vals![
             Uuid::now_v7(),
-            entry.org_id,
-            entry.at,
-            if entry.actor.user_id.is_some() { "USER" } else { "SYSTEM" },
-            entry.actor.user_id,
-            entry.action.as_str(),
-            entry.subject_type,
-            entry.subject_id,
-            entry.before.map(|v| v.to_string()),
-            entry.after.map(|v| v.to_string()),
-            entry.actor.request_id.clone(),
+            w.org_id,
+            w.now,
+            w.actor.kind.as_str(),
+            w.actor.id,
+            action.as_str(),
+            subject.kind.as_str(),
+            subject.id,
+            before.map(|v| v.to_string()),
+            after.map(|v| v.to_string()),
+            w.actor.request_id.clone(),
         ],
     )
     .await?;
     Ok(())
 }
 
-/// Audits a mutation refused for lack of permission, in its own transaction: who tried which
-/// operation (`fields`) and which parts were refused (`denied` paths).
+/// Audits an operation refused for lack of permission, in a transaction of its own (the refused
+/// one wrote nothing): who tried which operation (`fields`) and which parts were refused
+/// (`denied` paths).
 pub async fn record_denial(
-    state: &crate::state::AppState,
+    env: &Env,
     viewer: &Viewer,
     fields: &[String],
     denied: &[String],
 ) -> AppResult<()> {
-    let now = crate::service::now_micros(state);
-    let tx = crate::service::tx::begin(state, viewer.org_id).await?;
-    record(
-        &tx,
-        Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::AuthzDenied,
-            subject_type: "USER",
-            subject_id: Some(viewer.user_id),
-            before: None,
-            after: Some(serde_json::json!({
+    let subject = match viewer.client {
+        Some(_) => Subject::organization(viewer.org_id),
+        None => Subject::user(viewer.user_id),
+    };
+    unit::run(env, viewer, Authority::PerObject, async |w| {
+        w.audit(
+            Action::AuthzDenied,
+            subject,
+            None,
+            Some(serde_json::json!({
                 "operation": fields,
                 "denied": denied,
                 "role": viewer.role.as_str(),
             })),
-        },
-    )
+        )
+        .await
+    })
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -9,11 +9,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Named, Permission};
+use crate::service::audit::{Action, Subject};
+use crate::service::authz::{Named, Permission};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, sql, tx, validate};
-use crate::state::AppState;
+use crate::service::{sql, validate};
 use crate::vals;
 use entity::course;
 
@@ -49,37 +49,21 @@ pub struct CourseChanges {
     pub skills: Option<Vec<(Uuid, i32)>>,
 }
 
-pub async fn create(
-    state: &AppState,
-    viewer: &Viewer,
-    input: NewCourse,
-) -> AppResult<course::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &input
-            .prerequisite_ids
-            .iter()
-            .map(|c| Named::Course(*c))
-            .chain(input.skills.iter().map(|s| Named::Skill(s.0)))
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let course = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
-    tx.commit().await?;
+pub async fn create(env: &Env, viewer: &Viewer, input: NewCourse) -> AppResult<course::Model> {
+    let named: Vec<Named> = input
+        .prerequisite_ids
+        .iter()
+        .map(|c| Named::Course(*c))
+        .chain(input.skills.iter().map(|s| Named::Skill(s.0)))
+        .collect();
+    let authority = Authority::requires(Permission::ManageRules, named);
+    let (course, _) =
+        unit::run(env, viewer, authority, async |w| create_in(w, input).await).await?;
     Ok(course)
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewCourse,
-) -> AppResult<course::Model> {
+pub async fn create_in(w: &Write, input: NewCourse) -> AppResult<course::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let title = validate::name("title", &input.title)?;
     let description = validate::optional_text("description", input.description.as_deref())?;
     let external_ref = validate::optional_text("externalRef", input.external_ref.as_deref())?;
@@ -114,50 +98,45 @@ pub async fn create_in(
     let course = require(conn, org_id, id).await?;
     let mut after = snapshot(&course, &prerequisites);
     after["skills"] = skills_json(&input.skills);
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::CourseCreated,
-            subject_type: "COURSE",
-            subject_id: Some(id),
-            before: None,
-            after: Some(after),
-        },
+    w.audit(
+        Action::CourseCreated,
+        Subject::course(id),
+        None,
+        Some(after),
     )
     .await?;
     Ok(course)
 }
 
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     changes: CourseChanges,
 ) -> AppResult<course::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &std::iter::once(Named::Course(id))
-            .chain(
-                changes
-                    .prerequisite_ids
-                    .iter()
-                    .flatten()
-                    .map(|c| Named::Course(*c)),
-            )
-            .chain(changes.skills.iter().flatten().map(|s| Named::Skill(s.0)))
-            .collect::<Vec<_>>(),
-    )
+    let named: Vec<Named> = std::iter::once(Named::Course(id))
+        .chain(
+            changes
+                .prerequisite_ids
+                .iter()
+                .flatten()
+                .map(|c| Named::Course(*c)),
+        )
+        .chain(changes.skills.iter().flatten().map(|s| Named::Skill(s.0)))
+        .collect();
+    let authority = Authority::requires(Permission::ManageRules, named);
+    let (course, _) = unit::run(env, viewer, authority, async |w| {
+        update_in(w, id, changes).await
+    })
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let org_id = viewer.org_id;
-    let before = require(&tx, org_id, id).await?;
-    let before_prereqs = prerequisites_of(&tx, &[id])
+    Ok(course)
+}
+
+pub async fn update_in(w: &Write, id: Uuid, changes: CourseChanges) -> AppResult<course::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    w.about(Subject::course(id));
+    let before = require(tx, org_id, id).await?;
+    let before_prereqs = prerequisites_of(tx, &[id])
         .await?
         .remove(&id)
         .unwrap_or_default();
@@ -180,7 +159,7 @@ pub async fn update(
         .unwrap_or(before.renewal_window_days);
     check_numbers(duration, validity, window)?;
     sql::exec(
-        &tx,
+        tx,
         "UPDATE courses SET title = $1, description = $2, duration_minutes = $3, validity_days = $4, renewal_window_days = $5, external_ref = $6, updated_at = $7 WHERE id = $8",
         vals![title, description, duration, validity, window, external_ref, now, id],
     )
@@ -188,19 +167,19 @@ pub async fn update(
     let prerequisites = match &changes.prerequisite_ids {
         Some(ids) => {
             let ids = dedup(ids);
-            check_prerequisites(&tx, org_id, id, &ids).await?;
+            check_prerequisites(tx, org_id, id, &ids).await?;
             sql::exec(
-                &tx,
+                tx,
                 "DELETE FROM course_prerequisites WHERE course_id = $1",
                 vals![id],
             )
             .await?;
-            write_prerequisites(&tx, org_id, id, &ids).await?;
+            write_prerequisites(tx, org_id, id, &ids).await?;
             ids
         }
         None => before_prereqs.clone(),
     };
-    let before_skills: Vec<(Uuid, i32)> = skills_of(&tx, &[id])
+    let before_skills: Vec<(Uuid, i32)> = skills_of(tx, &[id])
         .await?
         .remove(&id)
         .unwrap_or_default()
@@ -209,8 +188,8 @@ pub async fn update(
         .collect();
     let skills = match &changes.skills {
         Some(list) => {
-            check_skills(&tx, org_id, list).await?;
-            write_skills(&tx, org_id, id, list).await?;
+            check_skills(tx, org_id, list).await?;
+            write_skills(tx, org_id, id, list).await?;
             list.clone()
         }
         None => before_skills.clone(),
@@ -218,36 +197,22 @@ pub async fn update(
     if prerequisites != before_prereqs {
         // Rules requiring the course now require other prerequisites; and assignments held
         // only by a prerequisite that is gone unlock.
-        let actor = Actor::user(viewer);
-        crate::service::engine::reconcile(
-            &tx,
-            &crate::service::engine::Ctx::new(org_id, now, &actor, "COURSE", Some(id)),
-            crate::service::engine::Scope::All,
-            Some(vec![id]),
-        )
-        .await?;
-        crate::service::compliance::scheduler::unlock_freed(&tx, org_id, now, id).await?;
+        w.reconcile_now(crate::service::engine::Scope::All, Some(vec![id]))
+            .await?;
+        crate::service::compliance::scheduler::unlock_freed(w, id).await?;
     }
-    let after = require(&tx, org_id, id).await?;
+    let after = require(tx, org_id, id).await?;
     let mut before_json = snapshot(&before, &before_prereqs);
     before_json["skills"] = skills_json(&before_skills);
     let mut after_json = snapshot(&after, &prerequisites);
     after_json["skills"] = skills_json(&skills);
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::CourseUpdated,
-            subject_type: "COURSE",
-            subject_id: Some(id),
-            before: Some(before_json),
-            after: Some(after_json),
-        },
+    w.audit(
+        Action::CourseUpdated,
+        Subject::course(id),
+        Some(before_json),
+        Some(after_json),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 

@@ -7,72 +7,52 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Named, Permission};
+use crate::service::audit::{Action, Subject};
+use crate::service::authz::{Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::sql;
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, sql, tx};
-use crate::state::AppState;
 use crate::vals;
 use entity::group;
 
 pub async fn create(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     name: &str,
     parent_id: Option<Uuid>,
 ) -> AppResult<group::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &parent_id.map(Named::Group).into_iter().collect::<Vec<_>>(),
-    )
+    let authority = Authority::requires(Permission::ManageOrg, parent_id.map(Named::Group));
+    let (group, _) = unit::run(env, viewer, authority, async |w| {
+        create_in(w, name, parent_id).await
+    })
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let group = create_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        name,
-        parent_id,
-    )
-    .await?;
-    tx.commit().await?;
     Ok(group)
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    name: &str,
-    parent_id: Option<Uuid>,
-) -> AppResult<group::Model> {
+pub async fn create_in(w: &Write, name: &str, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+    let (org_id, now) = (w.org_id, w.now);
     let name = validate::name("name", name)?;
     if let Some(parent) = parent_id {
-        require_live(conn, org_id, parent, "parent group").await?;
+        require_live(w, org_id, parent, "parent group").await?;
     }
     let id = Uuid::now_v7();
     sql::exec(
-        conn,
+        w,
         "INSERT INTO org_groups (id, org_id, name, parent_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
         vals![id, org_id, name, parent_id, now],
     )
     .await?;
     sql::exec(
-        conn,
+        w,
         "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) VALUES ($1, $2, $2, 0)",
         vals![org_id, id],
     )
     .await?;
     if let Some(parent) = parent_id {
         sql::exec(
-            conn,
+            w,
             "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) \
              SELECT org_id, ancestor_id, $1, depth + 1 FROM group_closure WHERE descendant_id = $2",
             vals![id, parent],
@@ -80,46 +60,39 @@ pub async fn create_in(
         .await?;
         // The first parent counts from the beginning: memberships may be back-filled.
         sql::exec(
-            conn,
+            w,
             "INSERT INTO group_parents (org_id, group_id, parent_id, since, until) VALUES ($1, $2, $3, 0, NULL)",
             vals![org_id, id, parent],
         )
         .await?;
     }
-    let group = require_live(conn, org_id, id, "group").await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::GroupCreated,
-            subject_type: "GROUP",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&group)),
-        },
+    let group = require_live(w, org_id, id, "group").await?;
+    w.audit(
+        Action::GroupCreated,
+        Subject::group(id),
+        None,
+        Some(snapshot(&group)),
     )
     .await?;
     Ok(group)
 }
 
 pub async fn rename(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     name: Option<&str>,
 ) -> AppResult<group::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &[Named::Group(id)],
-    )
+    let authority = Authority::requires(Permission::ManageOrg, [Named::Group(id)]);
+    let (group, _) = unit::run(env, viewer, authority, async |w| {
+        rename_in(w, id, name).await
+    })
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    Ok(group)
+}
+
+pub async fn rename_in(w: &Write, id: Uuid, name: Option<&str>) -> AppResult<group::Model> {
+    let before = require_live(w, w.org_id, id, "group").await?;
     let Some(name) = name else {
         return Ok(before);
     };
@@ -128,52 +101,45 @@ pub async fn rename(
         return Ok(before);
     }
     sql::exec(
-        &tx,
+        w,
         "UPDATE org_groups SET name = $1, updated_at = $2 WHERE id = $3",
-        vals![name, now, id],
+        vals![name, w.now, id],
     )
     .await?;
-    let after = require_live(&tx, viewer.org_id, id, "group").await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::GroupUpdated,
-            subject_type: "GROUP",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
+    let after = require_live(w, w.org_id, id, "group").await?;
+    w.audit(
+        Action::GroupUpdated,
+        Subject::group(id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 /// Moves a group (with its subtree) under `parent_id`, or to the top when `None`.
 pub async fn move_group(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     parent_id: Option<Uuid>,
 ) -> AppResult<(group::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
+    let named = std::iter::once(Named::Group(id)).chain(parent_id.map(Named::Group));
+    unit::run(
+        env,
         viewer,
-        Permission::ManageOrg,
-        &std::iter::once(Named::Group(id))
-            .chain(parent_id.map(Named::Group))
-            .collect::<Vec<_>>(),
+        Authority::requires(Permission::ManageOrg, named),
+        async |w| move_in(w, id, parent_id).await,
     )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    .await
+}
+
+pub async fn move_in(w: &Write, id: Uuid, parent_id: Option<Uuid>) -> AppResult<group::Model> {
+    let (org_id, now) = (w.org_id, w.now);
+    let before = require_live(w, org_id, id, "group").await?;
     if let Some(parent) = parent_id {
-        require_live(&tx, viewer.org_id, parent, "parent group").await?;
-        if parent == id || is_ancestor(&tx, id, parent).await? {
+        require_live(w, org_id, parent, "parent group").await?;
+        if parent == id || is_ancestor(w, id, parent).await? {
             return Err(AppError::validation(
                 "parentId",
                 "a group cannot move under itself or one of its descendants",
@@ -181,11 +147,11 @@ pub async fn move_group(
         }
     }
     if before.parent_id == parent_id {
-        return Ok((before, Outcome::default()));
+        return Ok(before);
     }
     // Detach the subtree from its old ancestors, then hang it under the new parent's chain.
     sql::exec(
-        &tx,
+        w,
         "DELETE FROM group_closure WHERE descendant_id IN (SELECT descendant_id FROM group_closure WHERE ancestor_id = $1) \
          AND ancestor_id NOT IN (SELECT descendant_id FROM group_closure WHERE ancestor_id = $1)",
         vals![id],
@@ -193,7 +159,7 @@ pub async fn move_group(
     .await?;
     if let Some(parent) = parent_id {
         sql::exec(
-            &tx,
+            w,
             "INSERT INTO group_closure (org_id, ancestor_id, descendant_id, depth) \
              SELECT p.org_id, p.ancestor_id, s.descendant_id, p.depth + s.depth + 1 \
              FROM group_closure p, group_closure s WHERE p.descendant_id = $1 AND s.ancestor_id = $2",
@@ -202,52 +168,31 @@ pub async fn move_group(
         .await?;
     }
     sql::exec(
-        &tx,
+        w,
         "UPDATE org_groups SET parent_id = $1, updated_at = $2 WHERE id = $3",
         vals![parent_id, now, id],
     )
     .await?;
-    end_parent_period(&tx, id, now).await?;
+    end_parent_period(w, id, now).await?;
     if let Some(parent) = parent_id {
         sql::exec(
-            &tx,
+            w,
             "INSERT INTO group_parents (org_id, group_id, parent_id, since, until) VALUES ($1, $2, $3, $4, NULL)",
-            vals![viewer.org_id, id, parent, now],
+            vals![org_id, id, parent, now],
         )
         .await?;
     }
-    let after = require_live(&tx, viewer.org_id, id, "group").await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::GroupMoved,
-            subject_type: "GROUP",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
+    let after = require_live(w, org_id, id, "group").await?;
+    w.audit(
+        Action::GroupMoved,
+        Subject::group(id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
     )
     .await?;
     // Everyone in the moved subtree may have entered or left group-based audiences.
-    let id_for_audit = id;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "GROUP",
-            Some(id_for_audit),
-        ),
-        Scope::Members(id),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((after, outcome))
+    w.reconcile(Scope::Members(id));
+    Ok(after)
 }
 
 /// Closes the open period of `group_parents` of a group that moves or goes (the history that
@@ -264,23 +209,20 @@ async fn end_parent_period(conn: &impl ConnectionTrait, id: Uuid, now: i64) -> A
 
 /// Deletes an empty group. Only a group without members or children can go, so no one enters
 /// or leaves an audience: rules naming the group simply have no one left to require.
-pub async fn delete(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<(group::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
+pub async fn delete(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<(group::Model, Outcome)> {
+    unit::run(
+        env,
         viewer,
-        Permission::ManageOrg,
-        &[Named::Group(id)],
+        Authority::requires(Permission::ManageOrg, [Named::Group(id)]),
+        async |w| delete_in(w, id).await,
     )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let before = require_live(&tx, viewer.org_id, id, "group").await?;
+    .await
+}
+
+pub async fn delete_in(w: &Write, id: Uuid) -> AppResult<group::Model> {
+    let before = require_live(w, w.org_id, id, "group").await?;
     let members = sql::scalar_i64(
-        &tx,
+        w,
         "SELECT COUNT(*) FROM memberships WHERE group_id = $1 AND until IS NULL",
         vals![id],
     )
@@ -291,7 +233,7 @@ pub async fn delete(
         )));
     }
     let children = sql::scalar_i64(
-        &tx,
+        w,
         "SELECT COUNT(*) FROM org_groups WHERE parent_id = $1 AND deleted_at IS NULL",
         vals![id],
     )
@@ -302,37 +244,29 @@ pub async fn delete(
         )));
     }
     sql::exec(
-        &tx,
+        w,
         "DELETE FROM group_closure WHERE descendant_id = $1",
         vals![id],
     )
     .await?;
     sql::exec(
-        &tx,
+        w,
         "UPDATE org_groups SET deleted_at = $1, updated_at = $1 WHERE id = $2",
-        vals![now, id],
+        vals![w.now, id],
     )
     .await?;
-    end_parent_period(&tx, id, now).await?;
-    let after: group::Model = sql::one(&tx, "SELECT * FROM org_groups WHERE id = $1", vals![id])
+    end_parent_period(w, id, w.now).await?;
+    let after: group::Model = sql::one(w, "SELECT * FROM org_groups WHERE id = $1", vals![id])
         .await?
         .ok_or_else(|| AppError::internal("deleted group vanished"))?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::GroupDeleted,
-            subject_type: "GROUP",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: None,
-        },
+    w.audit(
+        Action::GroupDeleted,
+        Subject::group(id),
+        Some(snapshot(&before)),
+        None,
     )
     .await?;
-    tx.commit().await?;
-    Ok((after, Outcome::default()))
+    Ok(after)
 }
 
 /// A group that exists and is not deleted.

@@ -6,12 +6,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Named, Permission};
+use crate::service::audit::{Action, Subject};
+use crate::service::authz::{Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{group, now_micros, sql, tx, user};
-use crate::state::AppState;
+use crate::service::{group, sql, user};
 use crate::vals;
 use entity::membership;
 
@@ -22,94 +22,62 @@ pub struct Added {
     pub outcome: Outcome,
 }
 
+fn names(user_id: Uuid, groups: &[Uuid]) -> Authority {
+    Authority::requires(
+        Permission::ManageOrg,
+        std::iter::once(Named::User(user_id)).chain(groups.iter().map(|g| Named::Group(*g))),
+    )
+}
+
 pub async fn add(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     user_id: Uuid,
     group_id: Uuid,
     since: Option<i64>,
 ) -> AppResult<Added> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &[Named::User(user_id), Named::Group(group_id)],
-    )
+    let (added, outcome) = unit::run(env, viewer, names(user_id, &[group_id]), async |w| {
+        add_in(w, user_id, group_id, since).await
+    })
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let added = add_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        user_id,
-        group_id,
-        since,
-    )
-    .await?;
-    let outcome = if added.created {
-        crate::service::engine::reconcile(
-            &tx,
-            &crate::service::engine::Ctx::new(
-                viewer.org_id,
-                now,
-                &Actor::user(viewer),
-                "USER",
-                Some(user_id),
-            ),
-            Scope::Users(vec![user_id]),
-            None,
-        )
-        .await?
-    } else {
-        Outcome::default()
-    };
-    tx.commit().await?;
     Ok(Added { outcome, ..added })
 }
 
+/// Adds `user_id` to `group_id` (from `since`, by default now) unless they are a member
+/// already; a new membership is audited and reconciled.
 pub async fn add_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     user_id: Uuid,
     group_id: Uuid,
     since: Option<i64>,
 ) -> AppResult<Added> {
-    user::require_user(conn, org_id, user_id, "user").await?;
-    group::require_live(conn, org_id, group_id, "group").await?;
+    let org_id = w.org_id;
+    user::require_user(w, org_id, user_id, "user").await?;
+    group::require_live(w, org_id, group_id, "group").await?;
     if let Some(s) = since
-        && s > now
+        && s > w.now
     {
         return Err(AppError::validation(
             "since",
             "since must not be in the future",
         ));
     }
-    if let Some(existing) = current(conn, user_id, group_id).await? {
+    if let Some(existing) = current(w, user_id, group_id).await? {
         return Ok(Added {
             membership: existing,
             created: false,
             outcome: Outcome::default(),
         });
     }
-    let m = insert(conn, org_id, user_id, group_id, since.unwrap_or(now), now).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::MembershipAdded,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: None,
-            after: Some(snapshot(&m)),
-        },
+    let m = insert(w, user_id, group_id, since.unwrap_or(w.now)).await?;
+    w.audit(
+        Action::MembershipAdded,
+        Subject::user(user_id),
+        None,
+        Some(snapshot(&m)),
     )
     .await?;
+    w.reconcile(Scope::Users(vec![user_id]));
     Ok(Added {
         membership: m,
         created: true,
@@ -118,55 +86,34 @@ pub async fn add_in(
 }
 
 pub async fn remove(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     user_id: Uuid,
     group_id: Uuid,
 ) -> AppResult<(membership::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &[Named::User(user_id), Named::Group(group_id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    user::require_user(&tx, viewer.org_id, user_id, "user").await?;
-    group::require_live(&tx, viewer.org_id, group_id, "group").await?;
-    let before = current(&tx, user_id, group_id)
+    unit::run(env, viewer, names(user_id, &[group_id]), async |w| {
+        remove_in(w, user_id, group_id).await
+    })
+    .await
+}
+
+/// Ends `user_id`'s current membership of `group_id` (NOT_FOUND when there is none).
+pub async fn remove_in(w: &Write, user_id: Uuid, group_id: Uuid) -> AppResult<membership::Model> {
+    user::require_user(w, w.org_id, user_id, "user").await?;
+    group::require_live(w, w.org_id, group_id, "group").await?;
+    let before = current(w, user_id, group_id)
         .await?
         .ok_or_else(|| AppError::not_found("membership"))?;
-    let after = end(&tx, &before, now).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::MembershipRemoved,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
+    let after = end(w, &before).await?;
+    w.audit(
+        Action::MembershipRemoved,
+        Subject::user(user_id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
     )
     .await?;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(user_id),
-        ),
-        Scope::Users(vec![user_id]),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((after, outcome))
+    w.reconcile(Scope::Users(vec![user_id]));
+    Ok(after)
 }
 
 /// The outcome of a transfer: the membership that ended and the one that is now current.
@@ -177,73 +124,54 @@ pub struct Transfer {
 }
 
 pub async fn transfer(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     user_id: Uuid,
     from: Uuid,
     to: Uuid,
 ) -> AppResult<Transfer> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &[Named::User(user_id), Named::Group(from), Named::Group(to)],
-    )
+    let (t, outcome) = unit::run(env, viewer, names(user_id, &[from, to]), async |w| {
+        transfer_in(w, user_id, from, to).await
+    })
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    user::require_user(&tx, viewer.org_id, user_id, "user").await?;
-    group::require_live(&tx, viewer.org_id, from, "group").await?;
-    group::require_live(&tx, viewer.org_id, to, "group").await?;
+    Ok(Transfer { outcome, ..t })
+}
+
+/// Moves `user_id` from `from` to `to` at one instant: one membership ends as the other starts.
+pub async fn transfer_in(w: &Write, user_id: Uuid, from: Uuid, to: Uuid) -> AppResult<Transfer> {
+    let org_id = w.org_id;
+    user::require_user(w, org_id, user_id, "user").await?;
+    group::require_live(w, org_id, from, "group").await?;
+    group::require_live(w, org_id, to, "group").await?;
     if from == to {
         return Err(AppError::validation(
             "toGroupId",
             "the user is already in this group",
         ));
     }
-    let leaving = current(&tx, user_id, from).await?.ok_or_else(|| {
+    let leaving = current(w, user_id, from).await?.ok_or_else(|| {
         AppError::validation(
             "fromGroupId",
             "the user is not a member of the group they are transferred from",
         )
     })?;
-    let ended = end(&tx, &leaving, now).await?;
-    let started = match current(&tx, user_id, to).await? {
+    let ended = end(w, &leaving).await?;
+    let started = match current(w, user_id, to).await? {
         Some(existing) => existing,
-        None => insert(&tx, viewer.org_id, user_id, to, now, now).await?,
+        None => insert(w, user_id, to, w.now).await?,
     };
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::UserTransferred,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: Some(json!({ "groupId": from, "membershipId": ended.id })),
-            after: Some(json!({ "groupId": to, "membershipId": started.id })),
-        },
+    w.audit(
+        Action::UserTransferred,
+        Subject::user(user_id),
+        Some(json!({ "groupId": from, "membershipId": ended.id })),
+        Some(json!({ "groupId": to, "membershipId": started.id })),
     )
     .await?;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(user_id),
-        ),
-        Scope::Users(vec![user_id]),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    w.reconcile(Scope::Users(vec![user_id]));
     Ok(Transfer {
         ended,
         started,
-        outcome,
+        outcome: Outcome::default(),
     })
 }
 
@@ -289,36 +217,30 @@ pub async fn of_users(
 }
 
 async fn insert(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
+    w: &Write,
     user_id: Uuid,
     group_id: Uuid,
     since: i64,
-    now: i64,
 ) -> AppResult<membership::Model> {
     let id = Uuid::now_v7();
     sql::exec(
-        conn,
+        w,
         "INSERT INTO memberships (id, org_id, user_id, group_id, since, until, created_at, recorded_seq) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, (SELECT write_seq FROM organizations WHERE id = $2))",
-        vals![id, org_id, user_id, group_id, since, now],
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
+        vals![id, w.org_id, user_id, group_id, since, w.now, w.seq],
     )
     .await?;
-    sql::one(conn, "SELECT * FROM memberships WHERE id = $1", vals![id])
+    sql::one(w, "SELECT * FROM memberships WHERE id = $1", vals![id])
         .await?
         .ok_or_else(|| AppError::internal("inserted membership vanished"))
 }
 
-async fn end(
-    conn: &impl ConnectionTrait,
-    m: &membership::Model,
-    now: i64,
-) -> AppResult<membership::Model> {
+async fn end(w: &Write, m: &membership::Model) -> AppResult<membership::Model> {
     // A back-filled membership may start after "now" only in tests that move the clock back;
     // never end before the start.
-    let until = now.max(m.since);
+    let until = w.now.max(m.since);
     sql::exec(
-        conn,
+        w,
         "UPDATE memberships SET until = $1 WHERE id = $2",
         vals![until, m.id],
     )

@@ -1,6 +1,7 @@
 //! Domain services: every business rule lives here, in plain Rust that knows nothing of GraphQL.
-//! Public functions take the `AppState` and the `Viewer`, check permission, run one transaction
-//! and return rows; `*_in` functions take any connection so they compose inside a transaction.
+//! Public functions take the `Env` and the `Viewer`; a change runs as one unit of work
+//! (`unit::run`), and its `*_in` functions take the `Write` so that they compose inside another
+//! change. Reads take any connection.
 
 pub mod assessment;
 pub mod assignment;
@@ -23,12 +24,13 @@ pub mod skill_dependency;
 pub mod sql;
 pub mod track;
 pub mod track_report;
-pub mod tx;
+pub mod unit;
 pub mod user;
 pub mod validate;
 pub mod viewer;
 
-/// Microseconds since the epoch of the state's clock: the storage format of every time column.
-pub fn now_micros(state: &crate::state::AppState) -> i64 {
-    state.clock.now().timestamp_micros()
+/// Microseconds since the epoch of the environment's clock: the storage format of every time
+/// column.
+pub fn now_micros(env: &unit::Env) -> i64 {
+    env.now_micros()
 }

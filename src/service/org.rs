@@ -1,13 +1,13 @@
 //! Organizations (tenants) and their first OWNER.
 
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject};
+use crate::service::unit::{self, Env, Write};
 use crate::service::{sql, user, validate};
-use crate::state::AppState;
 use crate::vals;
 use entity::{organization, user as user_entity};
 
@@ -18,66 +18,62 @@ pub struct CreatedOrg {
 
 /// Creates an organization with one user, its owner (the CLI's `create-org`).
 pub async fn create(
-    state: &AppState,
+    env: &Env,
     name: &str,
     owner_email: &str,
     owner_name: &str,
 ) -> AppResult<CreatedOrg> {
-    let now = state.clock.now().timestamp_micros();
-    let tx = state.db.write.begin().await?;
-    let created = create_in(&tx, now, name, owner_email, owner_name, false).await?;
-    tx.commit().await?;
-    Ok(created)
+    found(env, name, false, async |w, org| {
+        let owner = owner_in(w, owner_email, owner_name).await?;
+        Ok(CreatedOrg { org, owner })
+    })
+    .await
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    now: i64,
+/// Founds an organization named `name` and makes `then` in it as the system, in one
+/// transaction: the organization's row, its audit event, then whatever `then` adds.
+pub async fn found<T>(
+    env: &Env,
     name: &str,
-    owner_email: &str,
-    owner_name: &str,
     demo: bool,
-) -> AppResult<CreatedOrg> {
+    then: impl AsyncFnOnce(&Write, organization::Model) -> AppResult<T>,
+) -> AppResult<T> {
     let name = validate::name("name", name)?;
     let id = Uuid::now_v7();
-    sql::exec(
-        conn,
+    let insert = sql::stmt(
+        &env.db.write,
         "INSERT INTO organizations (id, name, demo, write_seq, created_at) VALUES ($1, $2, $3, 0, $4)",
-        vals![id, name.clone(), demo, now],
-    )
+        vals![id, name.clone(), demo, env.now_micros()],
+    );
+    let (value, _) = unit::founding(env, id, insert, async |w| {
+        w.audit(
+            Action::OrganizationCreated,
+            Subject::organization(id),
+            None,
+            Some(json!({ "id": id, "name": name })),
+        )
+        .await?;
+        let org = find(w, id)
+            .await?
+            .ok_or_else(|| AppError::internal("new organization vanished"))?;
+        then(w, org).await
+    })
     .await?;
-    let system = Actor::system();
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id: id,
-            at: now,
-            actor: &system,
-            action: Action::OrganizationCreated,
-            subject_type: "ORGANIZATION",
-            subject_id: Some(id),
-            before: None,
-            after: Some(json!({ "id": id, "name": name })),
-        },
-    )
-    .await?;
-    let owner = user::create_in(
-        conn,
-        id,
-        &system,
-        now,
+    Ok(value)
+}
+
+/// The organization's first user, its OWNER.
+pub async fn owner_in(w: &Write, email: &str, name: &str) -> AppResult<user_entity::Model> {
+    user::create_in(
+        w,
         user::NewUser {
-            email: owner_email.to_string(),
-            name: owner_name.to_string(),
+            email: email.to_string(),
+            name: name.to_string(),
             job_title: Some("Owner".into()),
             ..Default::default()
         },
     )
-    .await?;
-    let org = find(conn, id)
-        .await?
-        .ok_or_else(|| AppError::internal("new organization vanished"))?;
-    Ok(CreatedOrg { org, owner })
+    .await
 }
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<organization::Model>> {

@@ -9,15 +9,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::Change;
 use crate::service::engine::{Outcome, Scope};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, skill, tx, user};
-use crate::state::AppState;
+use crate::service::{skill, user};
 use crate::vals;
 use entity::{role, role_category, role_link, role_skill, user as user_entity};
 
@@ -41,32 +41,17 @@ pub struct RoleChanges {
 /// A required skill: the skill and the level that meets it (`None`: any rating).
 pub type Requirement = (Uuid, Option<i32>);
 
-pub async fn create(state: &AppState, viewer: &Viewer, input: NewRole) -> AppResult<role::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
+pub async fn create(env: &Env, viewer: &Viewer, input: NewRole) -> AppResult<role::Model> {
+    let authority = Authority::requires(
         Permission::EditCatalog,
-        &input
-            .category_id
-            .map(Named::Category)
-            .into_iter()
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let role = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
-    tx.commit().await?;
+        input.category_id.map(Named::Category),
+    );
+    let (role, _) = unit::run(env, viewer, authority, async |w| create_in(w, input).await).await?;
     Ok(role)
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewRole,
-) -> AppResult<role::Model> {
+pub async fn create_in(w: &Write, input: NewRole) -> AppResult<role::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", &input.name)?;
     let description = validate::optional_text("description", input.description.as_deref())?;
     let responsibilities = validate::responsibilities("responsibilities", &input.responsibilities)?;
@@ -92,47 +77,41 @@ pub async fn create_in(
     )
     .await?;
     let role = require(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::RoleCreated,
-            subject_type: "ROLE",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&role)),
-        },
+    w.audit(
+        Action::RoleCreated,
+        Subject::new(SubjectType::Role, id),
+        None,
+        Some(snapshot(&role)),
     )
     .await?;
     Ok(role)
 }
 
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     changes: RoleChanges,
 ) -> AppResult<role::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &std::iter::once(Named::Role(id))
-            .chain(changes.category_id.flatten().map(Named::Category))
-            .collect::<Vec<_>>(),
-    )
+    let named: Vec<Named> = std::iter::once(Named::Role(id))
+        .chain(changes.category_id.flatten().map(Named::Category))
+        .collect();
+    let authority = Authority::requires(Permission::EditCatalog, named);
+    let (role, _) = unit::run(env, viewer, authority, async |w| {
+        update_in(w, id, changes).await
+    })
     .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
+    Ok(role)
+}
+
+pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<role::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let before = require(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(name) = &changes.name {
         after.name = validate::name("name", name)?;
         after.name_norm = after.name.to_lowercase();
-        sql::ensure_name_free(&tx, "roles", "role", org_id, &after.name, Some(id)).await?;
+        sql::ensure_name_free(tx, "roles", "role", org_id, &after.name, Some(id)).await?;
     }
     if let Some(d) = &changes.description {
         after.description = validate::optional_text("description", d.as_deref())?;
@@ -143,7 +122,7 @@ pub async fn update(
     }
     if let Some(c) = changes.category_id {
         if let Some(c) = c {
-            require_category(&tx, org_id, c).await?;
+            require_category(tx, org_id, c).await?;
         }
         after.category_id = c;
     }
@@ -151,7 +130,7 @@ pub async fn update(
         return Ok(before);
     }
     sql::exec(
-        &tx,
+        tx,
         "UPDATE roles SET name = $1, name_norm = $2, description = $3, responsibilities = $4, category_id = $5, updated_at = $6 \
          WHERE id = $7 AND org_id = $8",
         vals![
@@ -166,41 +145,30 @@ pub async fn update(
         ],
     )
     .await?;
-    let after = require(&tx, org_id, id).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RoleUpdated,
-            subject_type: "ROLE",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
+    let after = require(tx, org_id, id).await?;
+    w.audit(
+        Action::RoleUpdated,
+        Subject::new(SubjectType::Role, id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 /// Deletes a role with its skills and career links; users holding it as primary or target
 /// role lose it. Refused (CONFLICT) while an active rule's audience names the role. OWNER, ADMIN.
-pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<role::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::DeleteRoles,
-        &[Named::Role(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let role = require(&tx, org_id, id).await?;
+pub async fn delete(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<role::Model> {
+    let authority = Authority::requires(Permission::DeleteRoles, [Named::Role(id)]);
+    let (role, _) = unit::run(env, viewer, authority, async |w| delete_in(w, id).await).await?;
+    Ok(role)
+}
+
+pub async fn delete_in(w: &Write, id: Uuid) -> AppResult<role::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let role = require(tx, org_id, id).await?;
     let rules = sql::scalar_i64(
-        &tx,
+        tx,
         "SELECT COUNT(*) FROM rules WHERE org_id = $1 AND role_id = $2 AND deleted_at IS NULL",
         vals![org_id, id],
     )
@@ -210,33 +178,33 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
             "{rules} rule(s) assign training to this role; change or delete them first"
         )));
     }
-    let skills = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let skills = skills_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     let (from, to) = (
-        links_of(&tx, &[id], Direction::From)
+        links_of(tx, &[id], Direction::From)
             .await?
             .remove(&id)
             .unwrap_or_default(),
-        links_of(&tx, &[id], Direction::To)
+        links_of(tx, &[id], Direction::To)
             .await?
             .remove(&id)
             .unwrap_or_default(),
     );
     let holders = sql::ids(
-        &tx,
+        tx,
         "SELECT id FROM users WHERE org_id = $1 AND (primary_role_id = $2 OR target_role_id = $2)",
         vals![org_id, id],
     )
     .await?;
     // Deleted rules keep their row for history; they no longer name the role.
     sql::exec(
-        &tx,
+        tx,
         "UPDATE rules SET role_id = NULL WHERE org_id = $1 AND role_id = $2 AND deleted_at IS NOT NULL",
         vals![org_id, id],
     )
     .await?;
     for column in ["primary_role_id", "target_role_id"] {
         sql::exec(
-            &tx,
+            tx,
             &format!(
                 "UPDATE users SET {column} = NULL, updated_at = $1 WHERE org_id = $2 AND {column} = $3"
             ),
@@ -245,14 +213,14 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
         .await?;
     }
     sql::exec(
-        &tx,
+        tx,
         "DELETE FROM role_links WHERE org_id = $1 AND (from_role_id = $2 OR to_role_id = $2)",
         vals![org_id, id],
     )
     .await?;
-    sql::exec(&tx, "DELETE FROM role_skills WHERE role_id = $1", vals![id]).await?;
+    sql::exec(tx, "DELETE FROM role_skills WHERE role_id = $1", vals![id]).await?;
     sql::exec(
-        &tx,
+        tx,
         "DELETE FROM roles WHERE id = $1 AND org_id = $2",
         vals![id, org_id],
     )
@@ -262,45 +230,38 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<ro
     before["advancesFrom"] = json!(from);
     before["advancesTo"] = json!(to);
     before["holders"] = json!(holders);
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RoleDeleted,
-            subject_type: "ROLE",
-            subject_id: Some(id),
-            before: Some(before),
-            after: None,
-        },
+    w.audit(
+        Action::RoleDeleted,
+        Subject::new(SubjectType::Role, id),
+        Some(before),
+        None,
     )
     .await?;
-    tx.commit().await?;
     Ok(role)
 }
 
 /// Replaces the skills a role requires (in the order given).
 pub async fn set_skills(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     skills: &[Requirement],
 ) -> AppResult<role::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &std::iter::once(Named::Role(id))
-            .chain(skills.iter().map(|s| Named::Skill(s.0)))
-            .collect::<Vec<_>>(),
-    )
+    let named: Vec<Named> = std::iter::once(Named::Role(id))
+        .chain(skills.iter().map(|s| Named::Skill(s.0)))
+        .collect();
+    let authority = Authority::requires(Permission::EditCatalog, named);
+    let (role, _) = unit::run(env, viewer, authority, async |w| {
+        set_skills_in(w, id, skills).await
+    })
     .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let role = require(&tx, org_id, id).await?;
-    let scale = skill::scale(&tx, org_id).await?;
+    Ok(role)
+}
+
+pub async fn set_skills_in(w: &Write, id: Uuid, skills: &[Requirement]) -> AppResult<role::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let role = require(tx, org_id, id).await?;
+    let scale = skill::scale(tx, org_id).await?;
     let mut seen = HashSet::new();
     for (skill_id, level) in skills {
         if !seen.insert(*skill_id) {
@@ -314,8 +275,8 @@ pub async fn set_skills(
         }
     }
     let ids: Vec<Uuid> = skills.iter().map(|(s, _)| *s).collect();
-    skill::require_all(&tx, org_id, &ids).await?;
-    let before = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    skill::require_all(tx, org_id, &ids).await?;
+    let before = skills_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     let unchanged = before.len() == skills.len()
         && before
             .iter()
@@ -324,30 +285,22 @@ pub async fn set_skills(
     if unchanged {
         return Ok(role);
     }
-    write_skills_in(&tx, org_id, id, skills).await?;
+    write_skills_in(tx, org_id, id, skills).await?;
     sql::exec(
-        &tx,
+        tx,
         "UPDATE roles SET updated_at = $1 WHERE id = $2",
         vals![now, id],
     )
     .await?;
-    let after = skills_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RoleSkillsSet,
-            subject_type: "ROLE",
-            subject_id: Some(id),
-            before: Some(json!({ "skills": requirements_json(&before) })),
-            after: Some(json!({ "skills": requirements_json(&after) })),
-        },
+    let after = skills_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
+    w.audit(
+        Action::RoleSkillsSet,
+        Subject::new(SubjectType::Role, id),
+        Some(json!({ "skills": requirements_json(&before) })),
+        Some(json!({ "skills": requirements_json(&after) })),
     )
     .await?;
-    let role = require(&tx, org_id, id).await?;
-    tx.commit().await?;
+    let role = require(tx, org_id, id).await?;
     Ok(role)
 }
 
@@ -402,80 +355,76 @@ fn requirements_json(skills: &[role_skill::Model]) -> serde_json::Value {
 /// Records that `to` advances from `from`. Linking a role to itself is VALIDATION, an existing
 /// link CONFLICT; cycles in the ladder are allowed.
 pub async fn link(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     from: Uuid,
     to: Uuid,
 ) -> AppResult<(role::Model, role::Model)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
+    let authority = Authority::requires(
         Permission::EditCatalog,
-        &[Named::Role(from), Named::Role(to)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let from_role = require(&tx, org_id, from).await?;
-    let to_role = require(&tx, org_id, to).await?;
+        [Named::Role(from), Named::Role(to)],
+    );
+    let (roles, _) =
+        unit::run(env, viewer, authority, async |w| link_in(w, from, to).await).await?;
+    Ok(roles)
+}
+
+pub async fn link_in(w: &Write, from: Uuid, to: Uuid) -> AppResult<(role::Model, role::Model)> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let from_role = require(tx, org_id, from).await?;
+    let to_role = require(tx, org_id, to).await?;
     if from == to {
         return Err(AppError::validation(
             "toRoleId",
             "a role cannot advance from itself",
         ));
     }
-    if link_exists(&tx, from, to).await? {
+    if link_exists(tx, from, to).await? {
         return Err(AppError::conflict(format!(
             "'{}' already advances from '{}'",
             to_role.name, from_role.name
         )));
     }
     sql::exec(
-        &tx,
+        tx,
         "INSERT INTO role_links (org_id, from_role_id, to_role_id, created_at) VALUES ($1, $2, $3, $4)",
         vals![org_id, from, to, now],
     )
     .await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RolesLinked,
-            subject_type: "ROLE",
-            subject_id: Some(to),
-            before: None,
-            after: Some(json!({ "fromRoleId": from, "toRoleId": to })),
-        },
+    w.audit(
+        Action::RolesLinked,
+        Subject::new(SubjectType::Role, to),
+        None,
+        Some(json!({ "fromRoleId": from, "toRoleId": to })),
     )
     .await?;
-    tx.commit().await?;
     Ok((from_role, to_role))
 }
 
 /// Removes the link "`to` advances from `from`" (NOT_FOUND when there is none).
 pub async fn unlink(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     from: Uuid,
     to: Uuid,
 ) -> AppResult<(role::Model, role::Model)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
+    let authority = Authority::requires(
         Permission::EditCatalog,
-        &[Named::Role(from), Named::Role(to)],
-    )
+        [Named::Role(from), Named::Role(to)],
+    );
+    let (roles, _) = unit::run(env, viewer, authority, async |w| {
+        unlink_in(w, from, to).await
+    })
     .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let from_role = require(&tx, org_id, from).await?;
-    let to_role = require(&tx, org_id, to).await?;
+    Ok(roles)
+}
+
+pub async fn unlink_in(w: &Write, from: Uuid, to: Uuid) -> AppResult<(role::Model, role::Model)> {
+    let (tx, org_id) = (w, w.org_id);
+    let from_role = require(tx, org_id, from).await?;
+    let to_role = require(tx, org_id, to).await?;
     let removed = sql::exec(
-        &tx,
+        tx,
         "DELETE FROM role_links WHERE org_id = $1 AND from_role_id = $2 AND to_role_id = $3",
         vals![org_id, from, to],
     )
@@ -483,21 +432,13 @@ pub async fn unlink(
     if removed == 0 {
         return Err(AppError::not_found("career link"));
     }
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RolesUnlinked,
-            subject_type: "ROLE",
-            subject_id: Some(to),
-            before: Some(json!({ "fromRoleId": from, "toRoleId": to })),
-            after: None,
-        },
+    w.audit(
+        Action::RolesUnlinked,
+        Subject::new(SubjectType::Role, to),
+        Some(json!({ "fromRoleId": from, "toRoleId": to })),
+        None,
     )
     .await?;
-    tx.commit().await?;
     Ok((from_role, to_role))
 }
 
@@ -568,57 +509,29 @@ pub async fn skills_of(
 /// Sets (or with `None` clears) a user's primary role. The role's skills join the user's
 /// profile, unrated, and the engine reconciles the user (role-based rules fire).
 pub async fn set_primary(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     user_id: Uuid,
     role_id: Option<Uuid>,
 ) -> AppResult<(user_entity::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageOrg,
-        &std::iter::once(Named::User(user_id))
-            .chain(role_id.map(Named::Role))
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let user = set_primary_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        user_id,
-        role_id,
-    )
-    .await?;
-    let id_for_audit = user_id;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(id_for_audit),
-        ),
-        Scope::Users(vec![user_id]),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((user, outcome))
+    let named = std::iter::once(Named::User(user_id)).chain(role_id.map(Named::Role));
+    let authority = Authority::requires(Permission::ManageOrg, named);
+    unit::run(env, viewer, authority, async |w| {
+        set_primary_in(w, user_id, role_id).await
+    })
+    .await
 }
 
+/// A promotion or transfer: the user's primary role, the role's skills added to their profile
+/// (unrated), and role-based rules reconciled.
 pub async fn set_primary_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     user_id: Uuid,
     role_id: Option<Uuid>,
 ) -> AppResult<user_entity::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
+    w.about(Subject::user(user_id));
+    w.reconcile(Scope::Users(vec![user_id]));
     let before = user::require_user(conn, org_id, user_id, "user").await?;
     if let Some(r) = role_id {
         require(conn, org_id, r).await?;
@@ -636,18 +549,11 @@ pub async fn set_primary_in(
         skill::add_role_skills_in(conn, org_id, now, user_id, r).await?;
     }
     let after = user::require_user(conn, org_id, user_id, "user").await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::PrimaryRoleSet,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: Some(json!({ "primaryRoleId": before.primary_role_id })),
-            after: Some(json!({ "primaryRoleId": after.primary_role_id })),
-        },
+    w.audit(
+        Action::PrimaryRoleSet,
+        Subject::new(SubjectType::User, user_id),
+        Some(json!({ "primaryRoleId": before.primary_role_id })),
+        Some(json!({ "primaryRoleId": after.primary_role_id })),
     )
     .await?;
     Ok(after)
@@ -655,55 +561,46 @@ pub async fn set_primary_in(
 
 /// Sets (or with `None` clears) the viewer's own target role: one they may browse.
 pub async fn set_target(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     role_id: Option<Uuid>,
 ) -> AppResult<user_entity::Model> {
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    if let Some(r) = role_id {
-        require(&tx, org_id, r).await?;
-        if !authz::can_see_role(&tx, viewer, r).await? {
-            return Err(AppError::not_found("role"));
+    let (after, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
+        let org_id = w.org_id;
+        if let Some(r) = role_id {
+            require(w, org_id, r).await?;
+            if !authz::can_see_role(w, viewer, r).await? {
+                return Err(AppError::not_found("role"));
+            }
         }
-    }
-    let before = user::require_user(&tx, org_id, viewer.user_id, "user").await?;
-    if before.target_role_id == role_id {
-        return Ok(before);
-    }
-    set_target_in(&tx, org_id, &Actor::user(viewer), now, &before, role_id).await?;
-    let after = user::require_user(&tx, org_id, viewer.user_id, "user").await?;
-    tx.commit().await?;
+        let before = user::require_user(w, org_id, viewer.user_id, "user").await?;
+        if before.target_role_id == role_id {
+            return Ok(before);
+        }
+        set_target_in(w, &before, role_id).await?;
+        user::require_user(w, org_id, viewer.user_id, "user").await
+    })
+    .await?;
     Ok(after)
 }
 
 pub async fn set_target_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     before: &user_entity::Model,
     role_id: Option<Uuid>,
 ) -> AppResult<()> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     sql::exec(
         conn,
         "UPDATE users SET target_role_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4",
         vals![role_id, now, before.id, org_id],
     )
     .await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::TargetRoleSet,
-            subject_type: "USER",
-            subject_id: Some(before.id),
-            before: Some(json!({ "targetRoleId": before.target_role_id })),
-            after: Some(json!({ "targetRoleId": role_id })),
-        },
+    w.audit(
+        Action::TargetRoleSet,
+        Subject::new(SubjectType::User, before.id),
+        Some(json!({ "targetRoleId": before.target_role_id })),
+        Some(json!({ "targetRoleId": role_id })),
     )
     .await
 }
@@ -838,35 +735,30 @@ pub fn snapshot(r: &role::Model) -> serde_json::Value {
 // ---- categories ----
 
 pub async fn create_category(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     name: &str,
     featured: bool,
 ) -> AppResult<role_category::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let c = create_category_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        name,
-        featured,
+    let (value, _) = unit::run(
+        env,
+        viewer,
+        Authority::requires(Permission::EditCatalog, []),
+        async |w| {
+            let c = create_category_in(w, name, featured).await?;
+            Ok(c)
+        },
     )
     .await?;
-    tx.commit().await?;
-    Ok(c)
+    Ok(value)
 }
 
 pub async fn create_category_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     name: &str,
     featured: bool,
 ) -> AppResult<role_category::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", name)?;
     sql::ensure_name_free(
         conn,
@@ -885,47 +777,33 @@ pub async fn create_category_in(
     )
     .await?;
     let c = require_category(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::RoleCategoryCreated,
-            subject_type: "ROLE_CATEGORY",
-            subject_id: Some(id),
-            before: None,
-            after: Some(category_snapshot(&c)),
-        },
+    w.audit(
+        Action::RoleCategoryCreated,
+        Subject::new(SubjectType::RoleCategory, id),
+        None,
+        Some(category_snapshot(&c)),
     )
     .await?;
     Ok(c)
 }
 
 pub async fn update_category(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     name: Option<&str>,
     featured: Option<bool>,
 ) -> AppResult<role_category::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &[Named::Category(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let before = require_category(&tx, org_id, id).await?;
+    let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Category(id)]), async |w| {
+ let (tx, org_id, now) = (w, w.org_id, w.now);
+
+    let before = require_category(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(n) = name {
         after.name = validate::name("name", n)?;
         after.name_norm = after.name.to_lowercase();
         sql::ensure_name_free(
-            &tx,
+            tx,
             "role_categories",
             "role category",
             org_id,
@@ -941,28 +819,23 @@ pub async fn update_category(
         return Ok(before);
     }
     sql::exec(
-        &tx,
+        tx,
         "UPDATE role_categories SET name = $1, name_norm = $2, featured = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
         vals![after.name.clone(), after.name_norm.clone(), after.featured, now, id, org_id],
     )
     .await?;
-    let after = require_category(&tx, org_id, id).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::RoleCategoryUpdated,
-            subject_type: "ROLE_CATEGORY",
-            subject_id: Some(id),
-            before: Some(category_snapshot(&before)),
-            after: Some(category_snapshot(&after)),
-        },
-    )
+    let after = require_category(tx, org_id, id).await?;
+    w.audit(
+Action::RoleCategoryUpdated,
+Subject::new(SubjectType::RoleCategory, id),
+Some(category_snapshot(&before)),
+Some(category_snapshot(&after)),
+)
     .await?;
-    tx.commit().await?;
     Ok(after)
+
+}).await?;
+    Ok(value)
 }
 
 pub async fn require_category(

@@ -12,13 +12,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, RowError};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Permission};
 use crate::service::skill::{self, Scale};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
+use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, tx, validate};
-use crate::state::AppState;
 use entity::{role, role_link, role_skill};
 
 /// The largest file accepted: 5 MiB.
@@ -83,89 +83,71 @@ impl Progress for Silent {
 
 /// Imports a file as the viewer (OWNER, ADMIN, HR).
 pub async fn import(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     csv: &[u8],
     dry_run: bool,
 ) -> AppResult<ImportReport> {
     authz::require(viewer, Permission::EditCatalog)?;
-    run(
-        state,
-        viewer.org_id,
-        &Actor::user(viewer),
-        csv,
-        dry_run,
-        &Silent,
-    )
-    .await
+    check_size(csv)?;
+    if dry_run {
+        return preview(env, viewer.org_id, csv, &Silent).await;
+    }
+    let authority = Authority::requires(Permission::EditCatalog, []);
+    let (report, _) = unit::run(env, viewer, authority, async |w| {
+        import_in(w, csv, &Silent).await
+    })
+    .await?;
+    Ok(report)
 }
 
 /// Imports a file into `org_id` as the system (the command line).
 pub async fn import_as_system(
-    state: &AppState,
+    env: &Env,
     org_id: Uuid,
     csv: &[u8],
     dry_run: bool,
     progress: &dyn Progress,
 ) -> AppResult<ImportReport> {
-    if crate::service::org::find(&state.db.read, org_id)
+    if crate::service::org::find(&env.db.read, org_id)
         .await?
         .is_none()
     {
         return Err(AppError::not_found("organization"));
     }
-    run(state, org_id, &Actor::system(), csv, dry_run, progress).await
-}
-
-async fn run(
-    state: &AppState,
-    org_id: Uuid,
-    actor: &Actor,
-    csv: &[u8],
-    dry_run: bool,
-    progress: &dyn Progress,
-) -> AppResult<ImportReport> {
     check_size(csv)?;
-    let now = now_micros(state);
     if dry_run {
-        let plan = plan(&state.db.read, org_id, csv, progress).await?;
-        return Ok(plan.report(true));
+        return preview(env, org_id, csv, progress).await;
     }
-    let tx = tx::begin(state, org_id).await?;
-    let report = import_in(&tx, org_id, actor, now, csv, progress).await?;
-    if report.changes_anything() {
-        tx.commit().await?;
-    }
-    // Otherwise the transaction (and its write counter) is rolled back: nothing changed.
+    let (report, _) =
+        unit::system(env, org_id, async |w| import_in(w, csv, progress).await).await?;
     Ok(report)
 }
 
-/// Imports inside the caller's transaction (the demo seed uses it too).
-pub async fn import_in(
-    conn: &impl ConnectionTrait,
+/// What importing the file would change, read only.
+async fn preview(
+    env: &Env,
     org_id: Uuid,
-    actor: &Actor,
-    now: i64,
     csv: &[u8],
     progress: &dyn Progress,
 ) -> AppResult<ImportReport> {
+    let plan = plan(&env.db.read, org_id, csv, progress).await?;
+    Ok(plan.report(true))
+}
+
+/// Imports inside the caller's transaction (the demo seed uses it too).
+pub async fn import_in(w: &Write, csv: &[u8], progress: &dyn Progress) -> AppResult<ImportReport> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     check_size(csv)?;
     let plan = plan(conn, org_id, csv, progress).await?;
     let mut report = plan.report(false);
     if report.changes_anything() {
         apply(conn, org_id, now, &plan, progress).await?;
-        audit::record(
-            conn,
-            audit::Entry {
-                org_id,
-                at: now,
-                actor,
-                action: Action::RolesImported,
-                subject_type: "ORGANIZATION",
-                subject_id: Some(org_id),
-                before: None,
-                after: Some(audit_summary(&report, &plan)),
-            },
+        w.audit(
+            Action::RolesImported,
+            Subject::organization(org_id),
+            None,
+            Some(audit_summary(&report, &plan)),
         )
         .await?;
     }

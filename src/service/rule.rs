@@ -10,13 +10,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::MAX_DAYS;
 use crate::service::engine::{self, Outcome, Scope};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{course, group, now_micros, role, sql, tx, validate};
-use crate::state::AppState;
+use crate::service::{course, group, role, sql, validate};
 use crate::vals;
 use entity::{rule, rule_course};
 
@@ -327,31 +327,17 @@ async fn validate_bundle(
 }
 
 pub async fn create(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     spec: RuleSpec,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &spec.named(),
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let out = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, spec).await?;
-    tx.commit().await?;
-    Ok(out)
+    let authority = Authority::requires(Permission::ManageRules, spec.named());
+    unit::run(env, viewer, authority, async |w| create_in(w, spec).await).await
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    spec: RuleSpec,
-) -> AppResult<(rule::Model, Outcome)> {
+/// A new rule; an active one reconciles its bundle for everyone before the change commits.
+pub async fn create_in(w: &Write, spec: RuleSpec) -> AppResult<rule::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let spec = validate_spec(conn, org_id, &spec).await?;
     let id = Uuid::now_v7();
     sql::exec(
@@ -375,56 +361,42 @@ pub async fn create_in(
     .await?;
     write_bundle(conn, org_id, id, &spec.courses).await?;
     let row = require(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::RuleCreated,
-            subject_type: "RULE",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&row, &spec.courses)),
-        },
+    w.audit(
+        Action::RuleCreated,
+        Subject::rule(id),
+        None,
+        Some(snapshot(&row, &spec.courses)),
     )
     .await?;
-    let courses: Vec<Uuid> = spec.courses.iter().map(|c| c.course_id).collect();
-    let outcome = if spec.active {
-        engine::reconcile(
-            conn,
-            &engine::Ctx::new(org_id, now, actor, "RULE", Some(id)),
-            Scope::All,
-            Some(courses),
-        )
-        .await?
-    } else {
-        Outcome::default()
-    };
-    Ok((row, outcome))
+    if spec.active {
+        let courses: Vec<Uuid> = spec.courses.iter().map(|c| c.course_id).collect();
+        w.reconcile_courses(Scope::All, courses);
+    }
+    Ok(row)
 }
 
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     changes: RuleChanges,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &std::iter::once(Named::Rule(id))
-            .chain(changes.named())
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let actor = Actor::user(viewer);
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
-    let before_courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+    let named: Vec<Named> = std::iter::once(Named::Rule(id))
+        .chain(changes.named())
+        .collect();
+    let authority = Authority::requires(Permission::ManageRules, named);
+    unit::run(env, viewer, authority, async |w| {
+        update_in(w, id, changes).await
+    })
+    .await
+}
+
+/// Replaces a rule's parts; an active rule reconciles the courses whose desired state the
+/// change can alter.
+pub async fn update_in(w: &Write, id: Uuid, changes: RuleChanges) -> AppResult<rule::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let before = require(tx, org_id, id).await?;
+    let before_courses = bundle_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     let track_id = match (changes.track_id, &changes.courses) {
         (Some(t), _) => t,
         (None, Some(_)) => None,
@@ -454,9 +426,9 @@ pub async fn update(
             .unwrap_or(ExitPolicy::parse(&before.on_exit)),
         active: before.active,
     };
-    let spec = validate_spec(&tx, org_id, &spec).await?;
+    let spec = validate_spec(tx, org_id, &spec).await?;
     sql::exec(
-        &tx,
+        tx,
         "UPDATE rules SET name = $1, on_exit = $2, group_id = $3, include_subgroups = $4, role_id = $5, criteria = $6, updated_at = $7, track_id = $9 WHERE id = $8",
         vals![
             spec.name.clone(),
@@ -472,52 +444,29 @@ pub async fn update(
     )
     .await?;
     if changes.courses.is_some() || changes.track_id.is_some() {
-        sql::exec(
-            &tx,
-            "DELETE FROM rule_courses WHERE rule_id = $1",
-            vals![id],
-        )
-        .await?;
-        write_bundle(&tx, org_id, id, &spec.courses).await?;
+        sql::exec(tx, "DELETE FROM rule_courses WHERE rule_id = $1", vals![id]).await?;
+        write_bundle(tx, org_id, id, &spec.courses).await?;
     }
-    let after = require(&tx, org_id, id).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &actor,
-            action: Action::RuleUpdated,
-            subject_type: "RULE",
-            subject_id: Some(id),
-            before: Some(snapshot(&before, &before_courses)),
-            after: Some(snapshot(&after, &spec.courses)),
-        },
+    let after = require(tx, org_id, id).await?;
+    w.audit(
+        Action::RuleUpdated,
+        Subject::rule(id),
+        Some(snapshot(&before, &before_courses)),
+        Some(snapshot(&after, &spec.courses)),
     )
     .await?;
-    let outcome = if after.active {
+    if after.active {
         let courses = affected_courses(
             &audience_of(&before),
             &before_courses,
             &spec.audience,
             &spec.courses,
         );
-        if courses.is_empty() {
-            Outcome::default()
-        } else {
-            engine::reconcile(
-                &tx,
-                &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
-                Scope::All,
-                Some(courses),
-            )
-            .await?
+        if !courses.is_empty() {
+            w.reconcile_courses(Scope::All, courses);
         }
-    } else {
-        Outcome::default()
-    };
-    tx.commit().await?;
-    Ok((after, outcome))
+    }
+    Ok(after)
 }
 
 /// The courses whose desired state a rule change can alter: every course of either bundle when
@@ -551,122 +500,80 @@ pub(crate) fn affected_courses(
 }
 
 pub async fn set_active(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     active: bool,
 ) -> AppResult<(rule::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &[Named::Rule(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let actor = Actor::user(viewer);
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
+    let authority = Authority::requires(Permission::ManageRules, [Named::Rule(id)]);
+    unit::run(env, viewer, authority, async |w| {
+        set_active_in(w, id, active).await
+    })
+    .await
+}
+
+pub async fn set_active_in(w: &Write, id: Uuid, active: bool) -> AppResult<rule::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let before = require(tx, org_id, id).await?;
     if before.active == active {
-        tx.commit().await?;
-        return Ok((before, Outcome::default()));
+        return Ok(before);
     }
     sql::exec(
-        &tx,
+        tx,
         "UPDATE rules SET active = $1, updated_at = $2 WHERE id = $3",
         vals![active, now, id],
     )
     .await?;
-    let after = require(&tx, org_id, id).await?;
-    let courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &actor,
-            action: if active {
-                Action::RuleActivated
-            } else {
-                Action::RuleDeactivated
-            },
-            subject_type: "RULE",
-            subject_id: Some(id),
-            before: Some(json!({ "active": before.active })),
-            after: Some(json!({ "active": after.active })),
+    let after = require(tx, org_id, id).await?;
+    let courses = bundle_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
+    w.audit(
+        if active {
+            Action::RuleActivated
+        } else {
+            Action::RuleDeactivated
         },
+        Subject::rule(id),
+        Some(json!({ "active": before.active })),
+        Some(json!({ "active": after.active })),
     )
     .await?;
     let ids: Vec<Uuid> = courses.iter().map(|c| c.course_id).collect();
-    let outcome = engine::reconcile(
-        &tx,
-        &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
-        Scope::All,
-        Some(ids),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((after, outcome))
+    w.reconcile_courses(Scope::All, ids);
+    Ok(after)
 }
 
 /// Deletes a rule: every member leaves its audience under its own exit policy. The rule stays
 /// readable as the reason of past assignments.
-pub async fn delete(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<(rule::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::ManageRules,
-        &[Named::Rule(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let actor = Actor::user(viewer);
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
-    let courses = bundle_of(&tx, &[id]).await?.remove(&id).unwrap_or_default();
+pub async fn delete(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<(rule::Model, Outcome)> {
+    let authority = Authority::requires(Permission::ManageRules, [Named::Rule(id)]);
+    unit::run(env, viewer, authority, async |w| delete_in(w, id).await).await
+}
+
+pub async fn delete_in(w: &Write, id: Uuid) -> AppResult<rule::Model> {
+    let (tx, org_id, now) = (w, w.org_id, w.now);
+    let before = require(tx, org_id, id).await?;
+    let courses = bundle_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     sql::exec(
-        &tx,
+        tx,
         "UPDATE rules SET active = FALSE, deleted_at = $1, updated_at = $1 WHERE id = $2",
         vals![now, id],
     )
     .await?;
-    let after = find_any(&tx, org_id, id)
+    let after = find_any(tx, org_id, id)
         .await?
         .ok_or_else(|| AppError::internal("deleted rule vanished"))?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &actor,
-            action: Action::RuleDeleted,
-            subject_type: "RULE",
-            subject_id: Some(id),
-            before: Some(snapshot(&before, &courses)),
-            after: None,
-        },
+    w.audit(
+        Action::RuleDeleted,
+        Subject::rule(id),
+        Some(snapshot(&before, &courses)),
+        None,
     )
     .await?;
-    let ids: Vec<Uuid> = courses.iter().map(|c| c.course_id).collect();
-    let outcome = if before.active {
-        engine::reconcile(
-            &tx,
-            &engine::Ctx::new(org_id, now, &actor, "RULE", Some(id)),
-            Scope::All,
-            Some(ids),
-        )
-        .await?
-    } else {
-        Outcome::default()
-    };
-    tx.commit().await?;
-    Ok((after, outcome))
+    if before.active {
+        let ids: Vec<Uuid> = courses.iter().map(|c| c.course_id).collect();
+        w.reconcile_courses(Scope::All, ids);
+    }
+    Ok(after)
 }
 
 fn criteria_json(criteria: &[Criterion]) -> String {
@@ -841,14 +748,14 @@ pub fn snapshot(r: &rule::Model, courses: &[BundleItem]) -> serde_json::Value {
 /// The dry run of creating a rule (or replacing rule `replacing` with `spec`): who would gain
 /// and who would lose which course. Reads only.
 pub async fn preview(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     spec: RuleSpec,
     replacing: Option<Uuid>,
     limit: usize,
 ) -> AppResult<engine::preview::Impact> {
     authz::require_naming(
-        &state.db.read,
+        &env.db.read,
         viewer,
         Permission::ManageRules,
         &replacing
@@ -858,7 +765,7 @@ pub async fn preview(
             .collect::<Vec<_>>(),
     )
     .await?;
-    let conn = &state.db.read;
+    let conn = &env.db.read;
     if let Some(r) = replacing {
         require(conn, viewer.org_id, r).await?;
     }
@@ -866,7 +773,7 @@ pub async fn preview(
     engine::preview::preview(
         conn,
         viewer.org_id,
-        now_micros(state),
+        env.now_micros(),
         &spec,
         replacing,
         limit,

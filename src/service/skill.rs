@@ -8,12 +8,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
+use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, tx, validate};
-use crate::state::AppState;
 use crate::vals;
 use entity::{skill, skill_rating, user_skill};
 
@@ -68,8 +68,7 @@ pub async fn scale(conn: &impl ConnectionTrait, org_id: Uuid) -> AppResult<Scale
 
 /// Replaces the organization's scale. Refused (CONFLICT) while a rating, a role requirement or
 /// a course sits above the new top level.
-pub async fn set_scale(state: &AppState, viewer: &Viewer, names: &[String]) -> AppResult<Scale> {
-    authz::require(viewer, Permission::EditCatalog)?;
+pub async fn set_scale(env: &Env, viewer: &Viewer, names: &[String]) -> AppResult<Scale> {
     if names.len() < 2 || names.len() > MAX_LEVELS {
         return Err(AppError::validation(
             "levels",
@@ -90,86 +89,81 @@ pub async fn set_scale(state: &AppState, viewer: &Viewer, names: &[String]) -> A
         }
         clean.push(n);
     }
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let before = scale(&tx, org_id).await?;
-    let top = clean.len() as i32;
-    let above = sql::scalar_i64(
-        &tx,
-        "SELECT (SELECT COUNT(*) FROM user_skills WHERE org_id = $1 AND level > $2) \
+    let (value, _) = unit::run(
+        env,
+        viewer,
+        Authority::requires(Permission::EditCatalog, []),
+        async |w| {
+            let (tx, org_id) = (w, w.org_id);
+
+            let before = scale(tx, org_id).await?;
+            let top = clean.len() as i32;
+            let above = sql::scalar_i64(
+                tx,
+                "SELECT (SELECT COUNT(*) FROM user_skills WHERE org_id = $1 AND level > $2) \
               + (SELECT COUNT(*) FROM role_skills WHERE org_id = $1 AND level > $2) \
               + (SELECT COUNT(*) FROM course_skills WHERE org_id = $1 AND level > $2)",
-        vals![org_id, top],
-    )
-    .await?;
-    if above > 0 {
-        return Err(AppError::conflict(format!(
-            "{above} ratings, role requirements or course levels are above level {top}"
-        )));
-    }
-    sql::exec(
-        &tx,
-        "DELETE FROM proficiency_levels WHERE org_id = $1",
-        vals![org_id],
-    )
-    .await?;
-    for (i, name) in clean.iter().enumerate() {
-        sql::exec(
-            &tx,
-            "INSERT INTO proficiency_levels (org_id, level, name) VALUES ($1, $2, $3)",
-            vals![org_id, i as i32 + 1, name.clone()],
-        )
-        .await?;
-    }
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::ProficiencyScaleSet,
-            subject_type: "ORGANIZATION",
-            subject_id: Some(org_id),
-            before: Some(json!({ "levels": before.0 })),
-            after: Some(json!({ "levels": clean })),
+                vals![org_id, top],
+            )
+            .await?;
+            if above > 0 {
+                return Err(AppError::conflict(format!(
+                    "{above} ratings, role requirements or course levels are above level {top}"
+                )));
+            }
+            sql::exec(
+                tx,
+                "DELETE FROM proficiency_levels WHERE org_id = $1",
+                vals![org_id],
+            )
+            .await?;
+            for (i, name) in clean.iter().enumerate() {
+                sql::exec(
+                    tx,
+                    "INSERT INTO proficiency_levels (org_id, level, name) VALUES ($1, $2, $3)",
+                    vals![org_id, i as i32 + 1, name.clone()],
+                )
+                .await?;
+            }
+            w.audit(
+                Action::ProficiencyScaleSet,
+                Subject::new(SubjectType::Organization, org_id),
+                Some(json!({ "levels": before.0 })),
+                Some(json!({ "levels": clean })),
+            )
+            .await?;
+            Ok(Scale(clean))
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(Scale(clean))
+    Ok(value)
 }
 
 pub async fn create(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     name: &str,
     description: Option<&str>,
 ) -> AppResult<skill::Model> {
-    authz::require(viewer, Permission::EditCatalog)?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let skill = create_in(
-        &tx,
-        viewer.org_id,
-        &Actor::user(viewer),
-        now,
-        name,
-        description,
+    let (value, _) = unit::run(
+        env,
+        viewer,
+        Authority::requires(Permission::EditCatalog, []),
+        async |w| {
+            let skill = create_in(w, name, description).await?;
+            Ok(skill)
+        },
     )
     .await?;
-    tx.commit().await?;
-    Ok(skill)
+    Ok(value)
 }
 
 pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     name: &str,
     description: Option<&str>,
 ) -> AppResult<skill::Model> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", name)?;
     let description = validate::optional_text("description", description)?;
     sql::ensure_name_free(conn, "skills", "skill", org_id, &name, None).await?;
@@ -181,18 +175,11 @@ pub async fn create_in(
     )
     .await?;
     let skill = require(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::SkillCreated,
-            subject_type: "SKILL",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&skill)),
-        },
+    w.audit(
+        Action::SkillCreated,
+        Subject::new(SubjectType::Skill, id),
+        None,
+        Some(snapshot(&skill)),
     )
     .await?;
     Ok(skill)
@@ -200,28 +187,21 @@ pub async fn create_in(
 
 /// Renames a skill or changes its description (`Some(None)` clears it).
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     name: Option<&str>,
     description: Option<Option<&str>>,
 ) -> AppResult<skill::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &[Named::Skill(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
+    let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(id)]), async |w| {
+ let (tx, org_id, now) = (w, w.org_id, w.now);
+
+    let before = require(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(name) = name {
         after.name = validate::name("name", name)?;
         after.name_norm = after.name.to_lowercase();
-        sql::ensure_name_free(&tx, "skills", "skill", org_id, &after.name, Some(id)).await?;
+        sql::ensure_name_free(tx, "skills", "skill", org_id, &after.name, Some(id)).await?;
     }
     if let Some(description) = description {
         after.description = validate::optional_text("description", description)?;
@@ -230,95 +210,75 @@ pub async fn update(
         return Ok(before);
     }
     sql::exec(
-        &tx,
+        tx,
         "UPDATE skills SET name = $1, name_norm = $2, description = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
         vals![after.name.clone(), after.name_norm.clone(), after.description.clone(), now, id, org_id],
     )
     .await?;
-    let after = require(&tx, org_id, id).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::SkillUpdated,
-            subject_type: "SKILL",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
-    )
+    let after = require(tx, org_id, id).await?;
+    w.audit(
+Action::SkillUpdated,
+Subject::new(SubjectType::Skill, id),
+Some(snapshot(&before)),
+Some(snapshot(&after)),
+)
     .await?;
-    tx.commit().await?;
     Ok(after)
+
+}).await?;
+    Ok(value)
 }
 
 /// Rates a user's skill. The viewer rates themself (source SELF); OWNER, ADMIN, HR and the
 /// user's managers rate others (source MANAGER). The rating becomes the current level and is
 /// kept in the history.
 pub async fn rate(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     user_id: Uuid,
     skill_id: Uuid,
     level: i32,
 ) -> AppResult<user_skill::Model> {
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let source = authz::rating_source(&tx, viewer, user_id).await?;
-    require(&tx, org_id, skill_id).await?;
-    scale(&tx, org_id).await?.check("level", level)?;
-    let before = current(&tx, user_id, skill_id).await?;
-    record_rating_in(
-        &tx,
-        org_id,
-        &Actor::user(viewer),
-        now,
-        user_id,
-        skill_id,
-        level,
-        source,
-    )
+    let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
+        let (tx, org_id) = (w, w.org_id);
+
+        let source = authz::rating_source(tx, viewer, user_id).await?;
+        require(tx, org_id, skill_id).await?;
+        scale(tx, org_id).await?.check("level", level)?;
+        let before = current(tx, user_id, skill_id).await?;
+        let rated_by = viewer.client.is_none().then_some(viewer.user_id);
+        record_rating_in(w, user_id, skill_id, level, source, rated_by).await?;
+        let after = current(tx, user_id, skill_id)
+            .await?
+            .ok_or_else(|| AppError::internal("rating vanished"))?;
+        w.audit(
+            Action::SkillRated,
+            Subject::new(SubjectType::User, user_id),
+            Some(json!({ "skillId": skill_id, "level": before.and_then(|b| b.level) })),
+            Some(json!({ "skillId": skill_id, "level": level, "source": source })),
+        )
+        .await?;
+        Ok(after)
+    })
     .await?;
-    let after = current(&tx, user_id, skill_id)
-        .await?
-        .ok_or_else(|| AppError::internal("rating vanished"))?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::SkillRated,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: Some(json!({ "skillId": skill_id, "level": before.and_then(|b| b.level) })),
-            after: Some(json!({ "skillId": skill_id, "level": level, "source": source })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    Ok(value)
 }
 
-/// Writes a rating (history row and current level); no checks, no audit (callers do both).
-#[allow(clippy::too_many_arguments)]
+/// Writes a rating by `rated_by` (history row and current level); no checks, no audit (callers
+/// do both).
 pub async fn record_rating_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
+    w: &Write,
     user_id: Uuid,
     skill_id: Uuid,
     level: i32,
     source: &str,
+    rated_by: Option<Uuid>,
 ) -> AppResult<()> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     sql::exec(
         conn,
         "INSERT INTO skill_ratings (id, org_id, user_id, skill_id, level, source, rated_by, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        vals![Uuid::now_v7(), org_id, user_id, skill_id, level, source, actor.user_id, now],
+        vals![Uuid::now_v7(), org_id, user_id, skill_id, level, source, rated_by, now],
     )
     .await?;
     sql::exec(
@@ -327,7 +287,7 @@ pub async fn record_rating_in(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
          ON CONFLICT (user_id, skill_id) DO UPDATE SET level = excluded.level, source = excluded.source, \
          rated_by = excluded.rated_by, rated_at = excluded.rated_at",
-        vals![org_id, user_id, skill_id, level, source, actor.user_id, now],
+        vals![org_id, user_id, skill_id, level, source, rated_by, now],
     )
     .await?;
     Ok(())

@@ -8,41 +8,34 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
-use crate::service::authz::{self, Named, Permission};
+use crate::service::audit::{Action, Subject, SubjectType};
+use crate::service::authz::{Named, Permission};
+use crate::service::unit::{self, Authority, Env};
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, skill, sql, tx};
-use crate::state::AppState;
+use crate::service::{skill, sql};
 use crate::vals;
 use entity::skill as skill_entity;
 
 /// Adds "`skill_id` requires `requires_id`". Adding a link that exists changes nothing.
 /// Returns the dependent skill.
 pub async fn add(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     skill_id: Uuid,
     requires_id: Uuid,
 ) -> AppResult<skill_entity::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &[Named::Skill(skill_id), Named::Skill(requires_id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let dependent = skill::require(&tx, org_id, skill_id).await?;
-    let required = skill::require(&tx, org_id, requires_id).await?;
+    let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(skill_id), Named::Skill(requires_id)]), async |w| {
+ let (tx, org_id, now) = (w, w.org_id, w.now);
+
+    let dependent = skill::require(tx, org_id, skill_id).await?;
+    let required = skill::require(tx, org_id, requires_id).await?;
     if skill_id == requires_id {
         return Err(AppError::validation(
             "requiresSkillId",
             "a skill cannot require itself",
         ));
     }
-    let graph = edges(&tx, org_id).await?;
+    let graph = edges(tx, org_id).await?;
     if graph
         .get(&skill_id)
         .is_some_and(|r| r.contains(&requires_id))
@@ -50,7 +43,7 @@ pub async fn add(
         return Ok(dependent);
     }
     if let Some(path) = path(&graph, requires_id, skill_id) {
-        let names: HashMap<Uuid, String> = skill::find_many(&tx, org_id, &path)
+        let names: HashMap<Uuid, String> = skill::find_many(tx, org_id, &path)
             .await?
             .into_iter()
             .map(|s| (s.id, s.name))
@@ -69,49 +62,37 @@ pub async fn add(
         ));
     }
     sql::exec(
-        &tx,
+        tx,
         "INSERT INTO skill_dependencies (org_id, skill_id, requires_skill_id, created_at) VALUES ($1, $2, $3, $4)",
         vals![org_id, skill_id, requires_id, now],
     )
     .await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::SkillDependencyAdded,
-            subject_type: "SKILL",
-            subject_id: Some(skill_id),
-            before: None,
-            after: Some(json!({ "skillId": skill_id, "requiresSkillId": required.id })),
-        },
-    )
+    w.audit(
+Action::SkillDependencyAdded,
+Subject::new(SubjectType::Skill, skill_id),
+None,
+Some(json!({ "skillId": skill_id, "requiresSkillId": required.id })),
+)
     .await?;
-    tx.commit().await?;
     Ok(dependent)
+
+}).await?;
+    Ok(value)
 }
 
 /// Removes "`skill_id` requires `requires_id`"; NOT_FOUND when there is no such link.
 pub async fn remove(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     skill_id: Uuid,
     requires_id: Uuid,
 ) -> AppResult<skill_entity::Model> {
-    authz::require_naming(
-        &state.db.read,
-        viewer,
-        Permission::EditCatalog,
-        &[Named::Skill(skill_id), Named::Skill(requires_id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let tx = tx::begin(state, org_id).await?;
-    let dependent = skill::require(&tx, org_id, skill_id).await?;
+    let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(skill_id), Named::Skill(requires_id)]), async |w| {
+ let (tx, org_id) = (w, w.org_id);
+
+    let dependent = skill::require(tx, org_id, skill_id).await?;
     let removed = sql::exec(
-        &tx,
+        tx,
         "DELETE FROM skill_dependencies WHERE org_id = $1 AND skill_id = $2 AND requires_skill_id = $3",
         vals![org_id, skill_id, requires_id],
     )
@@ -119,22 +100,17 @@ pub async fn remove(
     if removed == 0 {
         return Err(AppError::not_found("skill dependency"));
     }
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::SkillDependencyRemoved,
-            subject_type: "SKILL",
-            subject_id: Some(skill_id),
-            before: Some(json!({ "skillId": skill_id, "requiresSkillId": requires_id })),
-            after: None,
-        },
-    )
+    w.audit(
+Action::SkillDependencyRemoved,
+Subject::new(SubjectType::Skill, skill_id),
+Some(json!({ "skillId": skill_id, "requiresSkillId": requires_id })),
+None,
+)
     .await?;
-    tx.commit().await?;
     Ok(dependent)
+
+}).await?;
+    Ok(value)
 }
 
 /// skill → the skills it requires, for the whole organization.

@@ -9,14 +9,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
-use crate::service::engine::{self, Outcome, Scope};
+use crate::service::engine::{Outcome, Scope};
 use crate::service::rule::BundleItem;
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{course, now_micros, role, tx, user, validate};
-use crate::state::AppState;
+use crate::service::{course, role, user, validate};
 use crate::vals;
 
 /// The most courses a track may hold (reports encode progress as a 62-bit mask).
@@ -85,28 +85,22 @@ impl NewTrack {
     }
 }
 
-pub async fn create(state: &AppState, viewer: &Viewer, input: NewTrack) -> AppResult<Track> {
-    authz::require_naming(
-        &state.db.read,
+pub async fn create(env: &Env, viewer: &Viewer, input: NewTrack) -> AppResult<Track> {
+    let (value, _) = unit::run(
+        env,
         viewer,
-        Permission::ManageRules,
-        &input.named(),
+        Authority::requires(Permission::ManageRules, input.named()),
+        async |w| {
+            let track = create_in(w, input).await?;
+            Ok(track)
+        },
     )
     .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let track = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
-    tx.commit().await?;
-    Ok(track)
+    Ok(value)
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewTrack,
-) -> AppResult<Track> {
+pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", &input.name)?;
     let description = validate::optional_text("description", input.description.as_deref())?;
     user::require_user(conn, org_id, input.owner_id, "owner").await?;
@@ -124,18 +118,11 @@ pub async fn create_in(
     .await?;
     write_courses(conn, org_id, id, &input.courses).await?;
     let track = require(conn, org_id, id).await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::TrackCreated,
-            subject_type: "TRACK",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&track, &input.courses)),
-        },
+    w.audit(
+        Action::TrackCreated,
+        Subject::new(SubjectType::Track, id),
+        None,
+        Some(snapshot(&track, &input.courses)),
     )
     .await?;
     Ok(track)
@@ -145,21 +132,20 @@ pub async fn create_in(
 /// description, role and courses, but not who owns it. Rules naming the track follow its
 /// courses at once (reconciled in the same transaction).
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     changes: TrackChanges,
 ) -> AppResult<(Track, Outcome)> {
-    let now = now_micros(state);
-    let org_id = viewer.org_id;
-    let actor = Actor::user(viewer);
-    let tx = tx::begin(state, org_id).await?;
-    let before = require(&tx, org_id, id).await?;
-    authz::require_track_manager_naming(&tx, viewer, before.owner_id, &changes.named()).await?;
+    unit::run(env, viewer, Authority::PerObject, async |w| {
+ let (tx, org_id, now) = (w, w.org_id, w.now);
+
+    let before = require(tx, org_id, id).await?;
+    authz::require_track_manager_naming(tx, viewer, before.owner_id, &changes.named()).await?;
     if changes.owner_id.is_some_and(|o| o != before.owner_id) {
         authz::require(viewer, Permission::ManageRules)?;
     }
-    let before_courses = courses_of(&tx, &[id])
+    let before_courses = courses_of(tx, &[id])
         .await?
         .remove(&id)
         .unwrap_or_default();
@@ -177,32 +163,31 @@ pub async fn update(
     };
     let role_id = changes.role_id.unwrap_or(before.role_id);
     if let Some(r) = role_id {
-        role::require(&tx, org_id, r).await?;
+        role::require(tx, org_id, r).await?;
     }
     let owner_id = changes.owner_id.unwrap_or(before.owner_id);
-    user::require_user(&tx, org_id, owner_id, "owner").await?;
+    user::require_user(tx, org_id, owner_id, "owner").await?;
     sql::exec(
-        &tx,
+        tx,
         "UPDATE tracks SET name = $1, name_norm = $2, description = $3, role_id = $4, owner_id = $5, updated_at = $6 WHERE id = $7",
         vals![name.clone(), name.to_lowercase(), description, role_id, owner_id, now, id],
     )
     .await?;
-    let mut outcome = Outcome::default();
     let courses = match &changes.courses {
         Some(list) => {
-            check_courses(&tx, org_id, list).await?;
+            check_courses(tx, org_id, list).await?;
             sql::exec(
-                &tx,
+                tx,
                 "DELETE FROM track_courses WHERE track_id = $1",
                 vals![id],
             )
             .await?;
-            write_courses(&tx, org_id, id, list).await?;
+            write_courses(tx, org_id, id, list).await?;
             let old: HashSet<Uuid> = before_pairs.iter().map(|c| c.0).collect();
             let new: HashSet<Uuid> = list.iter().map(|c| c.0).collect();
             if old != new {
                 let rules = sql::ids(
-                    &tx,
+                    tx,
                     "SELECT id FROM rules WHERE org_id = $1 AND track_id = $2 AND deleted_at IS NULL",
                     vals![org_id, id],
                 )
@@ -217,45 +202,33 @@ pub async fn update(
                     .collect();
                 for r in &rules {
                     sql::exec(
-                        &tx,
+                        tx,
                         "DELETE FROM rule_courses WHERE rule_id = $1",
                         vals![*r],
                     )
                     .await?;
-                    crate::service::rule::write_bundle(&tx, org_id, *r, &items).await?;
+                    crate::service::rule::write_bundle(tx, org_id, *r, &items).await?;
                 }
                 if !rules.is_empty() {
                     let touched: Vec<Uuid> = old.union(&new).copied().collect();
-                    outcome = engine::reconcile(
-                        &tx,
-                        &engine::Ctx::new(org_id, now, &actor, "TRACK", Some(id)),
-                        Scope::All,
-                        Some(touched),
-                    )
-                    .await?;
+                    w.reconcile_courses(Scope::All, touched);
                 }
             }
             list.clone()
         }
         None => before_pairs.clone(),
     };
-    let after = require(&tx, org_id, id).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor: &actor,
-            action: Action::TrackUpdated,
-            subject_type: "TRACK",
-            subject_id: Some(id),
-            before: Some(snapshot(&before, &before_pairs)),
-            after: Some(snapshot(&after, &courses)),
-        },
-    )
+    let after = require(tx, org_id, id).await?;
+    w.audit(
+Action::TrackUpdated,
+Subject::new(SubjectType::Track, id),
+Some(snapshot(&before, &before_pairs)),
+Some(snapshot(&after, &courses)),
+)
     .await?;
-    tx.commit().await?;
-    Ok((after, outcome))
+    Ok(after)
+    })
+    .await
 }
 
 /// Each course once, of the organization, at most `MAX_COURSES`, and never before one of its

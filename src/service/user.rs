@@ -7,14 +7,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::page::{Page, PageRequest};
+use crate::service::sql;
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate::{self, Attributes, Email};
 use crate::service::viewer::Viewer;
-use crate::service::{now_micros, sql, tx};
-use crate::state::AppState;
 use crate::vals;
 use entity::user;
 
@@ -40,48 +40,23 @@ pub struct UserChanges {
 }
 
 pub async fn create(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     input: NewUser,
 ) -> AppResult<(user::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
+    let named = input.manager_id.map(Named::User);
+    unit::run(
+        env,
         viewer,
-        Permission::ManageOrg,
-        &[input.manager_id.map(Named::User)]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
+        Authority::requires(Permission::ManageOrg, named),
+        async |w| create_in(w, input).await,
     )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let user = create_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
-    let id_for_audit = user.id;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(id_for_audit),
-        ),
-        Scope::Users(vec![user.id]),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((user, outcome))
+    .await
 }
 
-pub async fn create_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewUser,
-) -> AppResult<user::Model> {
+/// A hire: the new user, audited, and reconciled before the change commits.
+pub async fn create_in(w: &Write, input: NewUser) -> AppResult<user::Model> {
+    let org_id = w.org_id;
     let email = Email::parse("email", &input.email)?;
     let name = validate::name("name", &input.name)?;
     let job_title = validate::optional_name("jobTitle", input.job_title.as_deref())?;
@@ -90,12 +65,12 @@ pub async fn create_in(
         None => Attributes::default(),
     };
     if let Some(manager) = input.manager_id {
-        require_user(conn, org_id, manager, "manager").await?;
+        require_user(w, org_id, manager, "manager").await?;
     }
-    ensure_email_free(conn, org_id, &email, None).await?;
+    ensure_email_free(w, org_id, &email, None).await?;
     let id = Uuid::now_v7();
     sql::exec(
-        conn,
+        w,
         "INSERT INTO users (id, org_id, email, email_norm, name, job_title, hire_date, attributes, manager_id, active, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10)",
         vals![
@@ -108,74 +83,45 @@ pub async fn create_in(
             input.hire_date,
             attributes.to_json(),
             input.manager_id,
-            now
+            w.now
         ],
     )
     .await?;
-    write_attributes(conn, org_id, id, &attributes).await?;
-    let user = require_user(conn, org_id, id, "user").await?;
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::UserCreated,
-            subject_type: "USER",
-            subject_id: Some(id),
-            before: None,
-            after: Some(snapshot(&user)),
-        },
+    write_attributes(w, org_id, id, &attributes).await?;
+    let user = require_user(w, org_id, id, "user").await?;
+    w.audit(
+        Action::UserCreated,
+        Subject::user(id),
+        None,
+        Some(snapshot(&user)),
     )
     .await?;
+    w.reconcile(Scope::Users(vec![id]));
     Ok(user)
 }
 
 pub async fn update(
-    state: &AppState,
+    env: &Env,
     viewer: &Viewer,
     id: Uuid,
     changes: UserChanges,
 ) -> AppResult<(user::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
+    let named =
+        std::iter::once(Named::User(id)).chain(changes.manager_id.flatten().map(Named::User));
+    unit::run(
+        env,
         viewer,
-        Permission::ManageOrg,
-        &std::iter::once(Named::User(id))
-            .chain(changes.manager_id.flatten().map(Named::User))
-            .collect::<Vec<_>>(),
+        Authority::requires(Permission::ManageOrg, named),
+        async |w| update_in(w, id, changes).await,
     )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let user = update_in(&tx, viewer.org_id, &Actor::user(viewer), now, id, changes).await?;
-    let id_for_audit = id;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(id_for_audit),
-        ),
-        Scope::Users(vec![id]),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((user, outcome))
+    .await
 }
 
-pub async fn update_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    id: Uuid,
-    changes: UserChanges,
-) -> AppResult<user::Model> {
-    let before = require_user(conn, org_id, id, "user").await?;
+/// A profile change (attributes replace the old set), audited and reconciled when anything
+/// changed.
+pub async fn update_in(w: &Write, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
+    let org_id = w.org_id;
+    let before = require_user(w, org_id, id, "user").await?;
     let mut after = before.clone();
     if let Some(name) = &changes.name {
         after.name = validate::name("name", name)?;
@@ -201,8 +147,8 @@ pub async fn update_in(
                     "a user cannot be their own manager",
                 ));
             }
-            require_user(conn, org_id, m, "manager").await?;
-            if manages_transitively(conn, org_id, id, m).await? {
+            require_user(w, org_id, m, "manager").await?;
+            if manages_transitively(w, org_id, id, m).await? {
                 return Err(AppError::validation(
                     "managerId",
                     "this manager would create a reporting cycle",
@@ -214,97 +160,75 @@ pub async fn update_in(
     if after == before {
         return Ok(before);
     }
-    after.updated_at = now;
+    after.updated_at = w.now;
     sql::exec(
-        conn,
+        w,
         "UPDATE users SET name = $1, job_title = $2, hire_date = $3, attributes = $4, manager_id = $5, updated_at = $6 WHERE id = $7 AND org_id = $8",
-        vals![after.name.clone(), after.job_title.clone(), after.hire_date, after.attributes.clone(), after.manager_id, now, id, org_id],
+        vals![after.name.clone(), after.job_title.clone(), after.hire_date, after.attributes.clone(), after.manager_id, w.now, id, org_id],
     )
     .await?;
     if let Some(attrs) = &attributes {
         sql::exec(
-            conn,
+            w,
             "DELETE FROM user_attributes WHERE user_id = $1",
             vals![id],
         )
         .await?;
-        write_attributes(conn, org_id, id, attrs).await?;
+        write_attributes(w, org_id, id, attrs).await?;
     }
-    audit::record(
-        conn,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::UserUpdated,
-            subject_type: "USER",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
+    w.audit(
+        Action::UserUpdated,
+        Subject::user(id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
     )
     .await?;
+    w.reconcile(Scope::Users(vec![id]));
     Ok(after)
 }
 
-pub async fn deactivate(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<(user::Model, Outcome)> {
-    authz::require_naming(
-        &state.db.read,
+pub async fn deactivate(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<(user::Model, Outcome)> {
+    unit::run(
+        env,
         viewer,
-        Permission::ManageOrg,
-        &[Named::User(id)],
-    )
-    .await?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let before = require_user(&tx, viewer.org_id, id, "user").await?;
-    if !before.active {
-        return Ok((before, Outcome::default()));
-    }
-    if id == viewer.user_id {
-        return Err(AppError::validation("id", "you cannot deactivate yourself"));
-    }
-    sql::exec(
-        &tx,
-        "UPDATE users SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2 AND org_id = $3",
-        vals![now, id, viewer.org_id],
-    )
-    .await?;
-    let after = require_user(&tx, viewer.org_id, id, "user").await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::UserDeactivated,
-            subject_type: "USER",
-            subject_id: Some(id),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
+        Authority::requires(Permission::ManageOrg, [Named::User(id)]),
+        async |w| {
+            if id == viewer.user_id && viewer.client.is_none() {
+                let before = require_user(w, w.org_id, id, "user").await?;
+                if before.active {
+                    return Err(AppError::validation("id", "you cannot deactivate yourself"));
+                }
+            }
+            deactivate_in(w, id).await
         },
     )
-    .await?;
-    let id_for_audit = id;
-    let outcome = crate::service::engine::reconcile(
-        &tx,
-        &crate::service::engine::Ctx::new(
-            viewer.org_id,
-            now,
-            &Actor::user(viewer),
-            "USER",
-            Some(id_for_audit),
-        ),
-        Scope::Users(vec![id]),
-        None,
+    .await
+}
+
+/// A leaver: deactivated (history kept), audited and reconciled; nothing for someone already
+/// deactivated.
+pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
+    let org_id = w.org_id;
+    let before = require_user(w, org_id, id, "user").await?;
+    if !before.active {
+        return Ok(before);
+    }
+    sql::exec(
+        w,
+        "UPDATE users SET active = FALSE, deactivated_at = $1, updated_at = $1 WHERE id = $2 AND org_id = $3",
+        vals![w.now, id, org_id],
     )
     .await?;
-    tx.commit().await?;
-    Ok((after, outcome))
+    let after = require_user(w, org_id, id, "user").await?;
+    w.audit(
+        Action::UserDeactivated,
+        Subject::user(id),
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+    )
+    .await?;
+    w.reconcile(Scope::Users(vec![id]));
+    Ok(after)
 }
 
 /// The user if the viewer may see them; `None` for unknown ids, other organizations' users and

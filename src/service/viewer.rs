@@ -1,5 +1,6 @@
-//! Who acts: the `Viewer` of a request (a user of one organization in one org role) and the org
-//! roles of the permission matrix (DESIGN.md, "Who may do what").
+//! Who acts: the `Viewer` of a request (a user of one organization in one org role, or a partner's
+//! API client with its scopes), the org roles of the permission matrix (DESIGN.md, "Who may do
+//! what"), and the `Actor` a change is recorded under (a user, an API client or the system).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -41,12 +42,105 @@ impl OrgRole {
     }
 }
 
-/// Who is asking. Built once per request (or WebSocket connection) from a verified token.
+/// What an API client may do (DESIGN.md, "Who acts"); anything else is FORBIDDEN to it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum ApiScope {
+    /// Users, groups, memberships, transfers, primary roles, `syncPeople`, SCIM.
+    PeopleWrite,
+    /// `startAssignment`, `recordCompletion`, xAPI statements.
+    CompletionsWrite,
+    /// `assignmentEvents` for the whole organization (and webhooks' deliveries).
+    EventsRead,
+    /// Read-only queries of people, assignments, compliance and tracks.
+    ReportsRead,
+}
+
+impl ApiScope {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Who made a change, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActorType {
+    User,
+    ApiClient,
+    /// The engine, the scheduler, the CLI, the demo seed.
+    System,
+}
+
+impl ActorType {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The actor of a change: its kind, its id (a user's or an API client's; none for the system)
+/// and the request that carried it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub kind: ActorType,
+    pub id: Option<Uuid>,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    pub fn of(viewer: &Viewer) -> Actor {
+        Actor {
+            kind: if viewer.client.is_some() {
+                ActorType::ApiClient
+            } else {
+                ActorType::User
+            },
+            id: Some(viewer.user_id),
+            request_id: viewer.request_id.clone(),
+        }
+    }
+
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorType::System,
+            id: None,
+            request_id: None,
+        }
+    }
+
+    /// The user behind the change, when a person made it.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self.kind {
+            ActorType::User => self.id,
+            _ => None,
+        }
+    }
+}
+
+/// Who is asking. Built once per request (or WebSocket connection) from a verified token or an
+/// API client's secret.
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub org_id: Uuid,
+    /// The user's id; for an API client, the client's id (which names no user).
     pub user_id: Uuid,
+    /// The user's org role; an API client holds LEARNER, the least of them, and acts through
+    /// its scopes (`client`).
     pub role: OrgRole,
+    /// Set when an API client is asking: its scopes.
+    pub client: Option<Arc<[ApiScope]>>,
     pub request_id: Option<String>,
     /// A MANAGER's scope: themself and their direct and indirect reports, read at
     /// authentication (in the same statement) or on first use, then shared by the whole
@@ -62,6 +156,7 @@ impl Viewer {
             org_id,
             user_id,
             role,
+            client: None,
             request_id: None,
             reports: Arc::default(),
             visible_roles: Arc::default(),
@@ -71,7 +166,24 @@ impl Viewer {
     /// The same identity with nothing cached: for each operation of a long-lived WebSocket
     /// connection, so that a scope never outlives the request that read it.
     pub fn for_operation(&self) -> Self {
-        Viewer::new(self.org_id, self.user_id, self.role).with_request_id(self.request_id.clone())
+        Viewer {
+            client: self.client.clone(),
+            ..Viewer::new(self.org_id, self.user_id, self.role)
+        }
+        .with_request_id(self.request_id.clone())
+    }
+
+    /// An API client of the organization acting with `scopes`.
+    pub fn client(org_id: Uuid, client_id: Uuid, scopes: Vec<ApiScope>) -> Self {
+        Viewer {
+            client: Some(scopes.into()),
+            ..Viewer::new(org_id, client_id, OrgRole::Learner)
+        }
+    }
+
+    /// Whether an API client holding `scope` is asking.
+    pub fn has_scope(&self, scope: ApiScope) -> bool {
+        self.client.as_ref().is_some_and(|s| s.contains(&scope))
     }
 
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {

@@ -876,9 +876,7 @@ async fn bad_rules_are_refused_and_nothing_is_written() {
 
 #[tokio::test]
 async fn reconcile_is_idempotent() {
-    use sea_orm::TransactionTrait;
-    use skillgraph::service::audit::Actor;
-    use skillgraph::service::engine::{self, Ctx, Scope};
+    use skillgraph::service::engine::{self, Scope};
     let app = TestApp::spawn().await;
     let g = app.group("G", None).await;
     let (c1, c2) = (course(&app, "One").await, course(&app, "Two").await);
@@ -893,28 +891,16 @@ async fn reconcile_is_idempotent() {
         app.rows("assignments").await,
         app.rows("assignment_reasons").await,
     );
-    let actor = Actor::system();
     for scope in [
         Scope::All,
         Scope::Members(g),
         Scope::Users(vec![app.admin_id]),
     ] {
-        let tx = app.state.db.write.begin().await.unwrap();
-        let out = engine::reconcile(
-            &tx,
-            &Ctx::new(
-                app.org_id,
-                skillgraph::service::now_micros(&app.state),
-                &actor,
-                "ORGANIZATION",
-                None,
-            ),
-            scope,
-            None,
-        )
+        let (out, _) = skillgraph::service::unit::system(&app.state, app.org_id, async |w| {
+            w.reconcile_now(scope, None).await
+        })
         .await
         .unwrap_or_else(|e| panic!("{}", e.message()));
-        tx.commit().await.unwrap();
         assert_eq!(out, engine::Outcome::default());
     }
     let after = (

@@ -12,9 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use skillgraph::service::audit::Actor;
 use skillgraph::service::compliance::summary;
-use skillgraph::service::engine::{self, Ctx, Outcome, Scope};
+use skillgraph::service::engine::{Outcome, Scope};
 use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
@@ -645,18 +644,11 @@ async fn run_case(app: &TestApp, ops: &[Op]) -> Result<(), TestCaseError> {
             )));
         }
         // Reconciling everything again changes nothing and emits nothing.
-        let actor = Actor::system();
-        let tx = app.state.db.write.begin().await.unwrap();
-        let now = skillgraph::service::now_micros(&app.state);
-        let out = engine::reconcile(
-            &tx,
-            &Ctx::new(w.org, now, &actor, "ORGANIZATION", None),
-            Scope::All,
-            None,
-        )
+        let (out, _) = skillgraph::service::unit::rehearse(&app.state, w.org, async |w| {
+            w.reconcile_now(Scope::All, None).await
+        })
         .await
         .map_err(|e| TestCaseError::fail(e.message()))?;
-        tx.rollback().await.unwrap();
         if out != Outcome::default() {
             return Err(TestCaseError::fail(format!(
                 "after step {n} ({op:?}) a second reconcile changed {out:?}"

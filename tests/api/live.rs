@@ -543,7 +543,7 @@ async fn a_cursor_older_than_the_retention_period_must_resync() {
 async fn a_subscriber_that_falls_behind_the_ring_catches_up_from_the_table() {
     let mut app = TestApp::spawn().await;
     // A tiny ring and batch, so a subscriber that does not read falls far behind it.
-    app.state.events = EventBus::new(
+    app.state.env.events = EventBus::new(
         app.state.db.read.clone(),
         BusConfig {
             ring_capacity: 2,
@@ -794,7 +794,7 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_commits() {
         // One SQLite file has no cross-process wake-up: the poll is the path.
         Duration::from_millis(100)
     };
-    b_state.events = EventBus::new(
+    b_state.env.events = EventBus::new(
         b_state.db.read.clone(),
         BusConfig {
             poll_interval: poll,

@@ -8,26 +8,24 @@ use uuid::Uuid;
 
 use crate::clock::MICROS_PER_DAY;
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Permission};
 use crate::service::engine::OPEN_STATUSES;
+use crate::service::events::{self, EventKind};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{assignment, course, now_micros, tx, user, validate};
-use crate::state::AppState;
+use crate::service::{assignment, course, user, validate};
 use crate::vals;
 use entity::{assignment as assignment_entity, completion};
 
 /// Marks an assignment started (`STARTED` event). The assignee or OWNER/ADMIN/HR may.
-pub async fn start(
-    state: &AppState,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<assignment_entity::Model> {
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let a = assignment::require(&tx, viewer.org_id, id).await?;
-    if !authz::can_see_user(&tx, viewer, a.user_id).await? {
+pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment_entity::Model> {
+    let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
+ let (tx, org_id, now) = (w, w.org_id, w.now);
+
+    let a = assignment::require(tx, org_id, id).await?;
+    if !authz::can_see_user(tx, viewer, a.user_id).await? {
         return Err(AppError::not_found("assignment"));
     }
     if a.user_id != viewer.user_id && !authz::allows(viewer.role, Permission::ManageOrg) {
@@ -51,31 +49,25 @@ pub async fn start(
             ));
         }
     }
-    let seq = write_seq(&tx, viewer.org_id).await?;
     sql::exec(
-        &tx,
+        tx,
         "UPDATE assignments SET status = 'IN_PROGRESS', started_at = $1, changed_seq = $2 WHERE id = $3",
-        vals![now, seq, id],
+        vals![now, w.seq, id],
     )
     .await?;
-    event(&tx, viewer.org_id, seq, now, "STARTED", &a).await?;
-    audit::record(
-        &tx,
-        audit::Entry {
-            org_id: viewer.org_id,
-            at: now,
-            actor: &Actor::user(viewer),
-            action: Action::AssignmentStarted,
-            subject_type: "USER",
-            subject_id: Some(a.user_id),
-            before: Some(json!({ "assignmentId": a.id, "status": a.status })),
-            after: Some(json!({ "assignmentId": a.id, "status": "IN_PROGRESS" })),
-        },
-    )
+    events::append(w, EventKind::Started, &a).await?;
+    w.audit(
+Action::AssignmentStarted,
+Subject::new(SubjectType::User, a.user_id),
+Some(json!({ "assignmentId": a.id, "status": a.status })),
+Some(json!({ "assignmentId": a.id, "status": "IN_PROGRESS" })),
+)
     .await?;
-    let after = assignment::require(&tx, viewer.org_id, id).await?;
-    tx.commit().await?;
+    let after = assignment::require(tx, org_id, id).await?;
     Ok(after)
+
+}).await?;
+    Ok(value)
 }
 
 /// What to complete: an assignment, or a user and a course.
@@ -99,27 +91,20 @@ pub struct Recorded {
 }
 
 /// Records a completion. OWNER, ADMIN and HR (and partner integrations holding such a token).
-pub async fn record(
-    state: &AppState,
-    viewer: &Viewer,
-    input: NewCompletion,
-) -> AppResult<Recorded> {
-    authz::require(viewer, Permission::ManageOrg)?;
-    let now = now_micros(state);
-    let tx = tx::begin(state, viewer.org_id).await?;
-    let recorded = record_in(&tx, viewer.org_id, &Actor::user(viewer), now, input).await?;
-    tx.commit().await?;
-    Ok(recorded)
+pub async fn record(env: &Env, viewer: &Viewer, input: NewCompletion) -> AppResult<Recorded> {
+    let (value, _) = unit::run(
+        env,
+        viewer,
+        Authority::requires(Permission::ManageOrg, []),
+        async |w| record_in(w, input).await,
+    )
+    .await?;
+    Ok(value)
 }
 
 /// `record` inside the caller's transaction (the demo seeds its history with it).
-pub async fn record_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    actor: &Actor,
-    now: i64,
-    input: NewCompletion,
-) -> AppResult<Recorded> {
+pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
+    let (conn, org_id, now) = (w, w.org_id, w.now);
     let completed_at = input.completed_at.unwrap_or(now);
     if completed_at > now {
         return Err(AppError::validation(
@@ -209,45 +194,37 @@ pub async fn record_in(
             external_id.clone(),
             open.as_ref().map(|a| a.id),
             now,
-            actor.user_id
+            w.actor.user_id()
         ],
     )
     .await?;
-    let seq = write_seq(tx, org_id).await?;
     if let Some(a) = &open {
         sql::exec(
             tx,
             "UPDATE assignments SET status = 'COMPLETED', completed_at = $1, expires_at = $2, renew_at = $3, completion_id = $4, \
              kept = FALSE, changed_seq = $5 WHERE id = $6",
-            vals![completed_at, expires_at, renew_at, id, seq, a.id],
+            vals![completed_at, expires_at, renew_at, id, w.seq, a.id],
         )
         .await?;
-        event(tx, org_id, seq, now, "COMPLETED", a).await?;
+        events::append(w, EventKind::Completed, a).await?;
     }
-    audit::record(
-        tx,
-        audit::Entry {
-            org_id,
-            at: now,
-            actor,
-            action: Action::CompletionRecorded,
-            subject_type: "USER",
-            subject_id: Some(user_id),
-            before: None,
-            after: Some(json!({
-                "completionId": id,
-                "courseId": course_id,
-                "completedAt": completed_at,
-                "expiresAt": expires_at,
-                "score": input.score,
-                "externalId": external_id,
-                "assignmentId": open.as_ref().map(|a| a.id),
-            })),
-        },
+    w.audit(
+        Action::CompletionRecorded,
+        Subject::new(SubjectType::User, user_id),
+        None,
+        Some(json!({
+            "completionId": id,
+            "courseId": course_id,
+            "completedAt": completed_at,
+            "expiresAt": expires_at,
+            "score": input.score,
+            "externalId": external_id,
+            "assignmentId": open.as_ref().map(|a| a.id),
+        })),
     )
     .await?;
     // A back-dated completion may already be inside its renewal window or expired.
-    super::scheduler::advance_in(tx, org_id, now, actor, Some(user_id)).await?;
+    super::scheduler::advance_in(w, Some(user_id)).await?;
     super::summary::refresh_users(tx, org_id, &[user_id]).await?;
     let completion: completion::Model =
         sql::one(tx, "SELECT * FROM completions WHERE id = $1", vals![id])
@@ -262,41 +239,6 @@ pub async fn record_in(
         assignment,
         duplicate: false,
     })
-}
-
-pub(crate) async fn write_seq(conn: &impl ConnectionTrait, org_id: Uuid) -> AppResult<i64> {
-    sql::scalar_i64(
-        conn,
-        "SELECT write_seq FROM organizations WHERE id = $1",
-        vals![org_id],
-    )
-    .await
-}
-
-async fn event(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    seq: i64,
-    at: i64,
-    kind: &str,
-    a: &assignment_entity::Model,
-) -> AppResult<()> {
-    let mut q = Q::new();
-    let ps = [
-        q.bind(org_id),
-        q.bind(seq),
-        q.bind(at),
-        q.bind(kind.to_string()),
-        q.bind(a.id),
-        q.bind(a.user_id),
-        q.bind(a.course_id),
-    ];
-    q.text = format!(
-        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) VALUES ({})",
-        ps.join(", ")
-    );
-    q.exec(conn).await?;
-    Ok(())
 }
 
 /// Completions of several users and courses (history, newest first).

@@ -11,13 +11,12 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::progress::write_seq;
 use crate::error::AppResult;
-use crate::service::audit::{self, Action, Actor};
-use crate::service::engine::{self, Ctx, OPEN_STATUSES, Scope};
+use crate::service::audit::{Action, Subject};
+use crate::service::engine::{self, OPEN_STATUSES, Scope};
+use crate::service::events::{self, EventKind};
 use crate::service::sql::{self, Q};
-use crate::service::{now_micros, tx};
-use crate::state::AppState;
+use crate::service::unit::{self, Env, Write};
 
 /// What one tick did in one organization.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,19 +43,14 @@ fn user_filter(q: &mut Q, user: Option<Uuid>) -> String {
 
 /// Applies the due transitions of one organization (of one user when given) at `now`, inside
 /// the caller's transaction.
-pub async fn advance_in(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    now: i64,
-    actor: &Actor,
-    user: Option<Uuid>,
-) -> AppResult<Applied> {
-    let seq = write_seq(conn, org_id).await?;
+pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
+    let (conn, org_id, now, seq) = (w, w.org_id, w.now, w.seq);
     let mut applied = Applied::default();
-    let events = |kind: &str, condition: &str| {
+    // The kind is one of our own words, so it can stand in the text.
+    let events = |kind: EventKind, condition: &str| {
         format!(
-            "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-             SELECT org_id, $1, $2, '{kind}', id, user_id, course_id FROM assignments WHERE {condition} ORDER BY user_id, course_id"
+            "SELECT '{}' AS kind, id, user_id, course_id FROM assignments WHERE {condition}",
+            kind.as_str()
         )
     };
 
@@ -74,10 +68,10 @@ pub async fn advance_in(
         )
     };
     let mut q = Q::new();
-    let (_seq, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
+    let (now_p, org) = (q.bind(now), q.bind(org_id));
     let cond = unlock(&mut q, &org, &now_p);
-    q.text = events("UNLOCKED", &cond);
-    applied.unlocked = q.exec(conn).await?;
+    q.text = events(EventKind::Unlocked, &cond);
+    applied.unlocked = events::append_selected(w, q).await?;
     if applied.unlocked > 0 {
         let mut q = Q::new();
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
@@ -90,13 +84,13 @@ pub async fn advance_in(
 
     // Overdue (once per cycle).
     let mut q = Q::new();
-    let (_seq, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
+    let (now_p, org) = (q.bind(now), q.bind(org_id));
     let cond = format!(
         "org_id = {org} AND status IN {OPEN_STATUSES} AND overdue_at IS NULL AND due_at <= {now_p}{}",
         user_filter(&mut q, user)
     );
-    q.text = events("OVERDUE", &cond);
-    applied.overdue = q.exec(conn).await?;
+    q.text = events(EventKind::Overdue, &cond);
+    applied.overdue = events::append_selected(w, q).await?;
     if applied.overdue > 0 {
         let mut q = Q::new();
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
@@ -112,13 +106,13 @@ pub async fn advance_in(
 
     // Expiry of completed cycles.
     let mut q = Q::new();
-    let (_seq, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
+    let (now_p, org) = (q.bind(now), q.bind(org_id));
     let cond = format!(
         "org_id = {org} AND status = 'COMPLETED' AND expires_at <= {now_p}{}",
         user_filter(&mut q, user)
     );
-    q.text = events("EXPIRED", &cond);
-    applied.expired = q.exec(conn).await?;
+    q.text = events(EventKind::Expired, &cond);
+    applied.expired = events::append_selected(w, q).await?;
     if applied.expired > 0 {
         let mut q = Q::new();
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
@@ -142,9 +136,9 @@ pub async fn advance_in(
     q.text = format!("SELECT DISTINCT user_id FROM assignments WHERE {due}");
     let users = q.ids(conn).await?;
     if !users.is_empty() {
-        let ctx = Ctx::new(org_id, now, actor, "ORGANIZATION", Some(org_id));
+        w.about(Subject::organization(org_id));
         for chunk in users.chunks(1000) {
-            let outcome = engine::reconcile(conn, &ctx, Scope::Users(chunk.to_vec()), None).await?;
+            let outcome = w.reconcile_now(Scope::Users(chunk.to_vec()), None).await?;
             applied.renewals_opened += outcome.created.len() as u64;
         }
         let mut q = Q::new();
@@ -158,23 +152,16 @@ pub async fn advance_in(
     }
 
     if !applied.is_empty() {
-        audit::record(
-            conn,
-            audit::Entry {
-                org_id,
-                at: now,
-                actor,
-                action: Action::ScheduleApplied,
-                subject_type: "ORGANIZATION",
-                subject_id: Some(org_id),
-                before: None,
-                after: Some(json!({
-                    "unlocked": applied.unlocked,
-                    "overdue": applied.overdue,
-                    "expired": applied.expired,
-                    "renewalsOpened": applied.renewals_opened,
-                })),
-            },
+        w.audit(
+            Action::ScheduleApplied,
+            Subject::organization(org_id),
+            None,
+            Some(json!({
+                "unlocked": applied.unlocked,
+                "overdue": applied.overdue,
+                "expired": applied.expired,
+                "renewalsOpened": applied.renewals_opened,
+            })),
         )
         .await?;
     }
@@ -183,13 +170,8 @@ pub async fn advance_in(
 
 /// Unlocks the open assignments of `course_id` that nothing holds any more (its prerequisites
 /// changed), with an `UNLOCKED` event each.
-pub async fn unlock_freed(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    now: i64,
-    course_id: Uuid,
-) -> AppResult<u64> {
-    let seq = write_seq(conn, org_id).await?;
+pub async fn unlock_freed(w: &Write, course_id: Uuid) -> AppResult<u64> {
+    let (conn, org_id, now, seq) = (w, w.org_id, w.now, w.seq);
     let cond = |q: &mut Q| {
         let (org, now_p, course) = (q.bind(org_id), q.bind(now), q.bind(course_id));
         format!(
@@ -199,13 +181,10 @@ pub async fn unlock_freed(
         )
     };
     let mut q = Q::new();
-    let (seq_p, now_p) = (q.bind(seq), q.bind(now));
+    let kind = q.bind(EventKind::Unlocked.as_str());
     let c = cond(&mut q);
-    q.text = format!(
-        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-         SELECT org_id, {seq_p}, {now_p}, 'UNLOCKED', id, user_id, course_id FROM assignments WHERE {c} ORDER BY user_id"
-    );
-    let n = q.exec(conn).await?;
+    q.text = format!("SELECT {kind} AS kind, id, user_id, course_id FROM assignments WHERE {c}");
+    let n = events::append_selected(w, q).await?;
     if n > 0 {
         let mut q = Q::new();
         let seq_p = q.bind(seq);
@@ -218,10 +197,10 @@ pub async fn unlock_freed(
 }
 
 /// One tick over every organization with due work. Returns what was applied per organization.
-pub async fn tick(state: &AppState) -> AppResult<Vec<(Uuid, Applied)>> {
-    let now = now_micros(state);
+pub async fn tick(env: &Env) -> AppResult<Vec<(Uuid, Applied)>> {
+    let now = env.now_micros();
     let orgs = sql::ids(
-        &state.db.read,
+        &env.db.read,
         &format!(
             "SELECT DISTINCT org_id FROM assignments WHERE \
                (status = 'LOCKED' AND unlock_at <= $1 AND {}) \
@@ -234,23 +213,26 @@ pub async fn tick(state: &AppState) -> AppResult<Vec<(Uuid, Applied)>> {
     )
     .await?;
     let mut out = Vec::new();
-    let actor = Actor::system();
     for org_id in orgs {
-        let tx = tx::begin(state, org_id).await?;
-        if tx.get_database_backend() == DbBackend::Postgres {
-            // One instance ticks an organization at a time; the others skip it this round.
-            let got = sql::scalar_i64(
-                &tx,
-                "SELECT CAST(CASE WHEN pg_try_advisory_xact_lock(hashtext('skillgraph.tick'), hashtext($1::text)) THEN 1 ELSE 0 END AS BIGINT)",
-                crate::vals![org_id.to_string()],
-            )
-            .await?;
-            if got == 0 {
-                continue;
+        let (applied, _) = unit::system(env, org_id, async |w| {
+            if w.get_database_backend() == DbBackend::Postgres {
+                // One instance ticks an organization at a time; the others skip it this round.
+                let got = sql::scalar_i64(
+                    w,
+                    "SELECT CAST(CASE WHEN pg_try_advisory_xact_lock(hashtext('skillgraph.tick'), hashtext($1::text)) THEN 1 ELSE 0 END AS BIGINT)",
+                    crate::vals![org_id.to_string()],
+                )
+                .await?;
+                if got == 0 {
+                    return Ok(None);
+                }
             }
-        }
-        let applied = advance_in(&tx, org_id, now, &actor, None).await?;
-        tx.commit().await?;
+            advance_in(w, None).await.map(Some)
+        })
+        .await?;
+        let Some(applied) = applied else {
+            continue;
+        };
         if !applied.is_empty() {
             tracing::info!(org = %org_id, ?applied, "scheduler applied due transitions");
         }
@@ -260,13 +242,13 @@ pub async fn tick(state: &AppState) -> AppResult<Vec<(Uuid, Applied)>> {
 }
 
 /// Ticks every `every` until the process ends; errors are logged and the next tick retries.
-pub fn spawn(state: AppState, every: Duration) {
+pub fn spawn(env: Env, every: Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = tick(&state).await {
+            if let Err(e) = tick(&env).await {
                 tracing::error!(error = ?e, "scheduler tick failed");
             }
         }

@@ -21,7 +21,9 @@ use super::audience::scope_sql;
 use super::stage::uuid7_sql;
 use super::{Outcome, Scope, prerequisites_met};
 use crate::error::AppResult;
+use crate::service::events::{self, EventKind};
 use crate::service::sql::Q;
+use crate::service::unit::Write;
 
 /// The statuses of an incomplete, open assignment.
 pub const OPEN_STATUSES: &str = "('LOCKED', 'ASSIGNED', 'IN_PROGRESS')";
@@ -33,14 +35,8 @@ fn current(a: &str, now: &str) -> String {
     )
 }
 
-pub async fn apply(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    now: i64,
-    seq: i64,
-    scope: &Scope,
-    courses: Option<&[Uuid]>,
-) -> AppResult<Outcome> {
+pub async fn apply(w: &Write, scope: &Scope, courses: Option<&[Uuid]>) -> AppResult<Outcome> {
+    let (conn, org_id, now, seq) = (w, w.org_id, w.now, w.seq);
     let backend = conn.get_database_backend();
 
     // 1. New assignments.
@@ -73,13 +69,14 @@ pub async fn apply(
                     FALSE, {now_p}, unlock_at, due_at, completed_at, expires_at, renew_at, completion_id, {seq_p} FROM sg_new"
         );
         q.exec(conn).await?;
-        let mut q = Q::new();
-        let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
-        q.text = format!(
-            "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-             SELECT {org}, {seq_p}, {now_p}, kind, id, user_id, course_id FROM sg_new ORDER BY user_id, course_id"
-        );
-        q.exec(conn).await?;
+        events::append_selected(
+            w,
+            Q {
+                text: "SELECT kind, id, user_id, course_id FROM sg_new".into(),
+                values: vec![],
+            },
+        )
+        .await?;
     }
 
     // 2. Reasons the current assignments lack. Existing assignments that gain one are
@@ -157,13 +154,12 @@ pub async fn apply(
         );
         q.exec(conn).await?;
         let mut q = Q::new();
-        let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
         q.text = format!(
-            "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-             SELECT {org}, {seq_p}, {now_p}, 'WITHDRAWN', a.id, a.user_id, a.course_id FROM assignments a \
-             WHERE a.id IN (SELECT id FROM sg_exit WHERE keep = 0) ORDER BY a.user_id, a.course_id"
+            "SELECT {} AS kind, a.id, a.user_id, a.course_id FROM assignments a \
+             WHERE a.id IN (SELECT id FROM sg_exit WHERE keep = 0)",
+            q.bind(EventKind::Withdrawn.as_str())
         );
-        q.exec(conn).await?;
+        events::append_selected(w, q).await?;
         let mut q = Q::new();
         let (now_p, seq_p) = (q.bind(now), q.bind(seq));
         q.text = format!(
@@ -195,16 +191,15 @@ pub async fn apply(
     );
     q.exec(conn).await?;
     let mut q = Q::new();
-    let (org, now_p, seq_p) = (q.bind(org_id), q.bind(now), q.bind(seq));
+    let (kind, now_p) = (q.bind(EventKind::Unlocked.as_str()), q.bind(now));
     let unlockable = format!(
         "id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
         prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
     );
     q.text = format!(
-        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
-         SELECT {org}, {seq_p}, {now_p}, 'UNLOCKED', id, user_id, course_id FROM assignments WHERE {unlockable}"
+        "SELECT {kind} AS kind, id, user_id, course_id FROM assignments WHERE {unlockable}"
     );
-    if q.exec(conn).await? > 0 {
+    if events::append_selected(w, q).await? > 0 {
         let mut q = Q::new();
         let now_p = q.bind(now);
         q.text = format!(

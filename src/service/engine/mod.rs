@@ -27,8 +27,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::service::audit::{self, Action, Actor};
+use crate::service::audit::Action;
 use crate::service::sql;
+use crate::service::unit::Write;
 use crate::vals;
 
 pub use apply::OPEN_STATUSES;
@@ -61,38 +62,13 @@ impl Outcome {
     }
 }
 
-/// The change being reconciled: who made it, when, and what it was about (for the audit log).
-pub struct Ctx<'a> {
-    pub org_id: Uuid,
-    pub now: i64,
-    pub actor: &'a Actor,
-    pub subject_type: &'static str,
-    pub subject_id: Option<Uuid>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(
-        org_id: Uuid,
-        now: i64,
-        actor: &'a Actor,
-        subject_type: &'static str,
-        subject_id: Option<Uuid>,
-    ) -> Self {
-        Ctx {
-            org_id,
-            now,
-            actor,
-            subject_type,
-            subject_id,
-        }
-    }
-}
-
 /// Makes the assignments of `scope` (restricted to `courses` when given) equal to what the
 /// active rules require now. Idempotent: a second call changes nothing and emits no event.
-pub async fn reconcile(
-    conn: &impl ConnectionTrait,
-    ctx: &Ctx<'_>,
+///
+/// Called by the unit of work (`Write::reconcile_now`, and before commit for what the change
+/// asked with `Write::reconcile`), inside the change's transaction.
+pub(crate) async fn reconcile(
+    w: &Write,
     scope: Scope,
     courses: Option<Vec<Uuid>>,
 ) -> AppResult<Outcome> {
@@ -101,44 +77,32 @@ pub async fn reconcile(
     {
         return Ok(Outcome::default());
     }
-    let seq = sql::scalar_i64(
-        conn,
-        "SELECT write_seq FROM organizations WHERE id = $1",
-        vals![ctx.org_id],
-    )
-    .await?;
+    let (org_id, now, seq) = (w.org_id, w.now, w.seq);
     let courses = match courses {
-        Some(c) => Some(with_prerequisite_links(conn, ctx.org_id, c).await?),
+        Some(c) => Some(with_prerequisite_links(w, org_id, c).await?),
         None => None,
     };
-    stage::prepare(conn).await?;
+    stage::prepare(w).await?;
     match &scope {
         Scope::Users(users) if users.len() <= SMALL_SCOPE => {
-            stage::fill_in_rust(conn, ctx.org_id, ctx.now, seq, users, courses.as_deref()).await?
+            stage::fill_in_rust(w, org_id, now, seq, users, courses.as_deref()).await?
         }
-        _ => stage::fill_in_sql(conn, ctx.org_id, ctx.now, seq, &scope, courses.as_deref()).await?,
+        _ => stage::fill_in_sql(w, org_id, now, seq, &scope, courses.as_deref()).await?,
     }
-    stage::expand_prerequisites(conn).await?;
-    let outcome = apply::apply(conn, ctx.org_id, ctx.now, seq, &scope, courses.as_deref()).await?;
+    stage::expand_prerequisites(w).await?;
+    let outcome = apply::apply(w, &scope, courses.as_deref()).await?;
     if !outcome.created.is_empty() || !outcome.withdrawn.is_empty() {
         const LISTED: usize = 100;
-        audit::record(
-            conn,
-            audit::Entry {
-                org_id: ctx.org_id,
-                at: ctx.now,
-                actor: ctx.actor,
-                action: Action::AssignmentsReconciled,
-                subject_type: ctx.subject_type,
-                subject_id: ctx.subject_id,
-                before: None,
-                after: Some(json!({
-                    "created": outcome.created.len(),
-                    "withdrawn": outcome.withdrawn.len(),
-                    "createdIds": outcome.created.iter().take(LISTED).collect::<Vec<_>>(),
-                    "withdrawnIds": outcome.withdrawn.iter().take(LISTED).collect::<Vec<_>>(),
-                })),
-            },
+        w.audit(
+            Action::AssignmentsReconciled,
+            w.subject(),
+            None,
+            Some(json!({
+                "created": outcome.created.len(),
+                "withdrawn": outcome.withdrawn.len(),
+                "createdIds": outcome.created.iter().take(LISTED).collect::<Vec<_>>(),
+                "withdrawnIds": outcome.withdrawn.iter().take(LISTED).collect::<Vec<_>>(),
+            })),
         )
         .await?;
     }

@@ -15,7 +15,7 @@ use super::bus::{OrgFeed, Window};
 use super::{Event, Prepared, cursor};
 use crate::error::{AppError, AppResult};
 use crate::service::sql;
-use crate::state::AppState;
+use crate::service::unit::Env;
 use crate::vals;
 
 /// Why a subscription ended early, and where the client resumes.
@@ -34,18 +34,18 @@ pub struct LiveError {
 /// subscription cannot go on (its events were pruned, the database failed, the server is
 /// shutting down, the token expired); a subscriber the client drops simply stops.
 pub async fn subscribe(
-    state: &AppState,
+    env: &Env,
     filter: Prepared,
     start: Option<i64>,
     expires_in: Option<Duration>,
 ) -> AppResult<impl Stream<Item = Result<Arc<Event>, LiveError>> + Send + use<>> {
-    let feed = state.events.feed(filter.viewer.org_id).await?;
+    let feed = env.events.feed(filter.viewer.org_id).await?;
     let scan = start.unwrap_or_else(|| feed.head());
     let sub = Subscriber {
-        db: state.db.read.clone(),
+        db: env.db.read.clone(),
         head_rx: feed.watch(),
-        closing: state.events.closing(),
-        batch: state.events.config.batch,
+        closing: env.events.closing(),
+        batch: env.events.config.batch,
         feed,
         filter,
         scan,

@@ -14,31 +14,85 @@ pub mod live;
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest, decode_cursor, encode_cursor};
 use crate::service::sql::{self, Q};
+use crate::service::unit::{self, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::state::AppState;
 use crate::vals;
 use entity::assignment;
 
 pub use bus::EventBus;
 
 /// Every kind of assignment event, as stored in `assignment_events.kind`.
-pub const KINDS: &[&str] = &[
-    "ASSIGNED",
-    "UNLOCKED",
-    "STARTED",
-    "COMPLETED",
-    "WITHDRAWN",
-    "OVERDUE",
-    "EXPIRED",
-    "RENEWAL_OPENED",
-];
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    Assigned,
+    Unlocked,
+    Started,
+    Completed,
+    Withdrawn,
+    Overdue,
+    Expired,
+    RenewalOpened,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Every kind's stored word.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    <EventKind as strum::VariantArray>::VARIANTS
+        .iter()
+        .map(|k| k.as_str())
+}
+
+/// Appends one event about assignment `a`, in the change's transaction. With `append_selected`
+/// the only writer of the table, so every event carries its transaction's sequence number and
+/// instant.
+pub async fn append(w: &Write, kind: EventKind, a: &assignment::Model) -> AppResult<()> {
+    let mut q = Q::new();
+    q.text = format!(
+        "SELECT {} AS kind, {} AS id, {} AS user_id, {} AS course_id",
+        q.bind(kind.as_str()),
+        q.bind(a.id),
+        q.bind(a.user_id),
+        q.bind(a.course_id)
+    );
+    append_selected(w, q).await?;
+    Ok(())
+}
+
+/// Appends one event per row of `rows`, set-based: a SELECT (with its binds) of `kind, id,
+/// user_id, course_id`, an assignment per row. Events of one change are ordered by user, then
+/// course. Returns how many were appended.
+pub async fn append_selected(w: &Write, mut rows: Q) -> AppResult<u64> {
+    let (org, seq, now) = (rows.bind(w.org_id), rows.bind(w.seq), rows.bind(w.now));
+    rows.text = format!(
+        "INSERT INTO assignment_events (org_id, tx_seq, at, kind, assignment_id, user_id, course_id) \
+         SELECT {org}, {seq}, {now}, r.kind, r.id, r.user_id, r.course_id FROM ({}) r ORDER BY r.user_id, r.course_id",
+        rows.text
+    );
+    rows.exec(w).await
+}
 
 /// One event with the assignment it is about, as the assignment stood when the event was read.
 #[derive(Debug, Clone)]
@@ -199,7 +253,7 @@ pub async fn prepare(
             ));
         }
         Some(k) => {
-            if let Some(bad) = k.iter().find(|k| !KINDS.contains(&k.as_str())) {
+            if let Some(bad) = k.iter().find(|k| k.parse::<EventKind>().is_err()) {
                 return Err(AppError::validation("kinds", format!("unknown kind {bad}")));
             }
             Some(k.iter().cloned().collect())
@@ -364,13 +418,17 @@ pub async fn count(conn: &impl ConnectionTrait, filter: &Prepared) -> AppResult<
 /// Deletes every event older than `retention_days` (by the state's clock) and records, per
 /// organization, how far pruning went. Returns how many events were deleted. Safe with several
 /// instances: a second pruner waits for the first and then finds less to do.
-pub async fn prune(state: &AppState, retention_days: u32) -> AppResult<u64> {
-    let cutoff = state.now().timestamp_micros() - i64::from(retention_days) * 86_400_000_000;
-    let tx = state.db.write.begin().await?;
+pub async fn prune(env: &Env, retention_days: u32) -> AppResult<u64> {
+    let cutoff = env.now_micros() - i64::from(retention_days) * 86_400_000_000;
+    let now = env.now_micros();
+    unit::housekeeping(env, async |tx| prune_in(tx, cutoff, now).await).await
+}
+
+async fn prune_in(tx: &sea_orm::DatabaseTransaction, cutoff: i64, now: i64) -> AppResult<u64> {
     let horizons: Vec<(Uuid, i64)> = {
         let rows = tx
             .query_all_raw(sql::stmt(
-                &tx,
+                tx,
                 "SELECT org_id, MAX(seq) FROM assignment_events WHERE at < $1 GROUP BY org_id",
                 vals![cutoff],
             ))
@@ -380,50 +438,46 @@ pub async fn prune(state: &AppState, retention_days: u32) -> AppResult<u64> {
             .collect::<AppResult<_>>()?
     };
     if horizons.is_empty() {
-        tx.rollback().await?;
         return Ok(0);
     }
     sql::exec(
-        &tx,
+        tx,
         "INSERT INTO assignment_event_prune_permits (id) VALUES (1)",
         vec![],
     )
     .await?;
-    let now = state.now().timestamp_micros();
     let mut deleted = 0;
     for (org_id, through) in horizons {
         deleted += sql::exec(
-            &tx,
+            tx,
             "DELETE FROM assignment_events WHERE org_id = $1 AND seq <= $2",
             vals![org_id, through],
         )
         .await?;
         sql::exec(
-            &tx,
+            tx,
             "INSERT INTO assignment_event_horizons (org_id, pruned_through, pruned_at) VALUES ($1, $2, $3) \
              ON CONFLICT (org_id) DO UPDATE SET pruned_through = excluded.pruned_through, pruned_at = excluded.pruned_at",
             vals![org_id, through, now],
         )
         .await?;
     }
-    sql::exec(&tx, "DELETE FROM assignment_event_prune_permits", vec![]).await?;
-    tx.commit().await?;
+    sql::exec(tx, "DELETE FROM assignment_event_prune_permits", vec![]).await?;
     Ok(deleted)
 }
 
 /// Prunes every `every` (when the retention is not 0) until the process ends.
-pub fn spawn_prune_loop(state: &AppState, every: std::time::Duration) {
-    let days = state.settings.event_retention_days;
+pub fn spawn_prune_loop(env: &Env, days: u32, every: std::time::Duration) {
     if days == 0 {
         return;
     }
-    let state = state.clone();
+    let env = env.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match prune(&state, days).await {
+            match prune(&env, days).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, days, "pruned old assignment events"),
                 Err(e) => tracing::warn!(error = %e.message(), "pruning assignment events failed"),
