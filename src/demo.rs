@@ -2,10 +2,12 @@
 //! finance, customer success, engineering and stores. Seeded once; a restart finds it again.
 
 use chrono::NaiveDate;
+use entity::assignment::sql::{ASSIGNED, LOCKED, WITHDRAWN};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::service::rows;
 use crate::service::unit::{Env, Write};
 use crate::service::{course, group, membership, org, role, role_import, rule, skill, sql, user};
 use crate::vals;
@@ -372,7 +374,7 @@ async fn seed_ratings(w: &Write, learner_id: Uuid, target: Uuid) -> AppResult<()
                 .await?;
         }
     }
-    let before = user::require_user(conn, org_id, learner_id, "user").await?;
+    let before = rows::require::<entity::user::Entity>(conn, org_id, learner_id).await?;
     role::set_target_in(w, &before, Some(target)).await
 }
 
@@ -673,7 +675,8 @@ async fn seed_tracks(
         // Progress: learner i completes the first k steps, k falling off along the track.
         let learners = sql::ids(
             conn,
-            "SELECT DISTINCT a.user_id FROM assignments a JOIN track_courses tc ON tc.course_id = a.course_id              JOIN users u ON u.id = a.user_id WHERE tc.track_id = $1 AND a.status <> 'WITHDRAWN' ORDER BY a.user_id",
+            &format!("SELECT DISTINCT a.user_id FROM assignments a JOIN track_courses tc ON tc.course_id = a.course_id \
+             JOIN users u ON u.id = a.user_id WHERE tc.track_id = $1 AND a.status <> {WITHDRAWN} ORDER BY a.user_id"),
             vals![tr.id],
         )
         .await?;
@@ -796,9 +799,11 @@ async fn seed_history(w: &Write) -> AppResult<()> {
     }
     let rows: Vec<Row> = sql::all(
         w,
-        "SELECT a.user_id, a.course_id, c.title, u.hire_date FROM assignments a \
+        &format!(
+            "SELECT a.user_id, a.course_id, c.title, u.hire_date FROM assignments a \
          JOIN courses c ON c.id = a.course_id JOIN users u ON u.id = a.user_id \
-         WHERE a.org_id = $1 AND a.status IN ('LOCKED', 'ASSIGNED') ORDER BY u.email_norm, c.title",
+         WHERE a.org_id = $1 AND a.status IN ({LOCKED}, {ASSIGNED}) ORDER BY u.email_norm, c.title"
+        ),
         vals![w.org_id],
     )
     .await?;

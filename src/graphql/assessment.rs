@@ -293,10 +293,14 @@ impl AssessmentQuery {
         let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
-        Ok(service::find_rubrics(&state.db.read, viewer.org_id, &[id])
-            .await?
-            .pop()
-            .map(Rubric))
+        Ok(crate::service::rows::find_many::<entity::rubric::Entity>(
+            &state.db.read,
+            viewer.org_id,
+            &[id],
+        )
+        .await?
+        .pop()
+        .map(Rubric))
     }
 
     /// The organization's rubrics by name, optionally of one track or role.

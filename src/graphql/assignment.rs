@@ -17,6 +17,7 @@ use entity::{assignment, assignment_reason};
 
 /// Where an assignment stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::assignment::Status")]
 pub enum AssignmentStatus {
     /// Not available yet: its unlock date is ahead.
     Locked,
@@ -31,30 +32,6 @@ pub enum AssignmentStatus {
     Withdrawn,
     /// A completed cycle whose validity ended.
     Expired,
-}
-
-impl AssignmentStatus {
-    pub fn parse(s: &str) -> AssignmentStatus {
-        match s {
-            "LOCKED" => AssignmentStatus::Locked,
-            "IN_PROGRESS" => AssignmentStatus::InProgress,
-            "COMPLETED" => AssignmentStatus::Completed,
-            "WITHDRAWN" => AssignmentStatus::Withdrawn,
-            "EXPIRED" => AssignmentStatus::Expired,
-            _ => AssignmentStatus::Assigned,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentStatus::Locked => "LOCKED",
-            AssignmentStatus::Assigned => "ASSIGNED",
-            AssignmentStatus::InProgress => "IN_PROGRESS",
-            AssignmentStatus::Completed => "COMPLETED",
-            AssignmentStatus::Withdrawn => "WITHDRAWN",
-            AssignmentStatus::Expired => "EXPIRED",
-        }
-    }
 }
 
 /// The requirement that a user take a course, and why.
@@ -81,7 +58,7 @@ impl Assignment {
     }
 
     async fn status(&self) -> AssignmentStatus {
-        AssignmentStatus::parse(&self.0.status)
+        AssignmentStatus::from(self.0.status)
     }
 
     /// When the requirement arose.
@@ -213,7 +190,7 @@ impl AssignmentFilter {
             rule_id: parse_opt_id(&self.rule_id, "rule")?,
             statuses: self
                 .status
-                .map(|s| s.iter().map(|x| x.as_str().to_string()).collect()),
+                .map(|s| s.into_iter().map(assignment::Status::from).collect()),
         })
     }
 }
@@ -280,7 +257,7 @@ pub async fn of_user(
         .filter(|a| {
             status
                 .as_ref()
-                .is_none_or(|s| s.iter().any(|x| x.as_str() == a.status))
+                .is_none_or(|s| s.iter().any(|x| assignment::Status::from(*x) == a.status))
         })
         .map(Assignment)
         .collect())

@@ -16,6 +16,7 @@ use crate::service::authz;
 use crate::service::compliance::progress::{self, NewCompletion};
 use crate::service::compliance::status::{self, At, CourseState, ReportFilter, UserState};
 use crate::service::page::PageRequest;
+use crate::service::rows;
 use crate::service::{group as group_service, now_micros};
 use entity::completion;
 
@@ -526,10 +527,10 @@ impl ComplianceQuery {
             group_service::require_live(&state.db.read, viewer.org_id, g, "group").await?;
         }
         if let Some(r) = filter.role_id {
-            crate::service::role::require(&state.db.read, viewer.org_id, r).await?;
+            rows::require::<entity::role::Entity>(&state.db.read, viewer.org_id, r).await?;
         }
         if let Some(c) = filter.course_id {
-            crate::service::course::require(&state.db.read, viewer.org_id, c).await?;
+            rows::require::<entity::course::Entity>(&state.db.read, viewer.org_id, c).await?;
         }
         let at = At::new(as_of.map(|a| a.micros()), now_micros(state), warning_days)?;
         Ok(ComplianceReport {

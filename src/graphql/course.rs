@@ -193,9 +193,11 @@ impl CourseQuery {
         let Ok(id) = parse_id(&id, "course") else {
             return Ok(None);
         };
-        Ok(service::find(&state.db.read, viewer.org_id, id)
-            .await?
-            .map(Course))
+        Ok(
+            crate::service::rows::find::<entity::course::Entity>(&state.db.read, viewer.org_id, id)
+                .await?
+                .map(Course),
+        )
     }
 
     /// Courses by title; `search` matches a case-insensitive part of the title.

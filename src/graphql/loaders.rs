@@ -10,10 +10,9 @@ use uuid::Uuid;
 
 use crate::service::assessment::{self, AssessmentsOf};
 use crate::service::role::Direction;
+use crate::service::rows;
 use crate::service::viewer::Viewer;
-use crate::service::{
-    assignment, course, group, matching, membership, role, rule, skill, track, user,
-};
+use crate::service::{assignment, course, matching, membership, role, rule, skill, track};
 use entity::{
     assignment as assignment_entity, assignment_reason, course as course_entity, course_skill,
     group as group_entity, membership as membership_entity, role as role_entity, role_category,
@@ -49,19 +48,55 @@ macro_rules! by_id_loader {
     };
 }
 
-by_id_loader!(UserLoader, user_entity::Model, user::find_many);
-by_id_loader!(GroupLoader, group_entity::Model, group::find_many);
-by_id_loader!(RoleLoader, role_entity::Model, role::find_many);
-by_id_loader!(CourseLoader, course_entity::Model, course::find_many);
-by_id_loader!(RuleLoader, rule_entity::Model, rule::find_many);
-by_id_loader!(SkillLoader, skill_entity::Model, skill::find_many);
-by_id_loader!(TrackLoader, track::Track, track::find_many);
-by_id_loader!(CategoryLoader, role_category::Model, role::find_categories);
-by_id_loader!(RubricLoader, assessment::Rubric, assessment::find_rubrics);
+by_id_loader!(
+    UserLoader,
+    user_entity::Model,
+    rows::find_many::<entity::user::Entity>
+);
+by_id_loader!(
+    GroupLoader,
+    group_entity::Model,
+    rows::find_many::<entity::group::Entity>
+);
+by_id_loader!(
+    RoleLoader,
+    role_entity::Model,
+    rows::find_many::<entity::role::Entity>
+);
+by_id_loader!(
+    CourseLoader,
+    course_entity::Model,
+    rows::find_many::<entity::course::Entity>
+);
+by_id_loader!(
+    RuleLoader,
+    rule_entity::Model,
+    rows::find_many::<entity::rule::Entity>
+);
+by_id_loader!(
+    SkillLoader,
+    skill_entity::Model,
+    rows::find_many::<entity::skill::Entity>
+);
+by_id_loader!(
+    TrackLoader,
+    track::Track,
+    rows::find_many::<entity::track::Entity>
+);
+by_id_loader!(
+    CategoryLoader,
+    role_category::Model,
+    rows::find_many::<entity::role_category::Entity>
+);
+by_id_loader!(
+    RubricLoader,
+    assessment::Rubric,
+    rows::find_many::<entity::rubric::Entity>
+);
 by_id_loader!(
     AssignmentLoader,
     assignment_entity::Model,
-    assignment::find_many
+    rows::find_many::<entity::assignment::Entity>
 );
 
 /// Reasons per assignment: current ones, or with the ended ones too.

@@ -5,8 +5,9 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::user::User;
 use super::{parts, to_id};
 use crate::error::AppError;
+use crate::service::org;
+use crate::service::rows;
 use crate::service::viewer::OrgRole as Role;
-use crate::service::{org, user};
 use entity::organization;
 
 /// The organization-wide role a token grants.
@@ -64,8 +65,13 @@ impl OrgQuery {
     /// The user the bearer token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let (state, viewer) = parts(ctx)?;
-        let me =
-            user::require_user(&state.db.read, viewer.org_id, viewer.user_id, "viewer").await?;
+        let me = rows::require_as::<entity::user::Entity>(
+            &state.db.read,
+            viewer.org_id,
+            viewer.user_id,
+            "viewer",
+        )
+        .await?;
         Ok(User(me))
     }
 

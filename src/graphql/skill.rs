@@ -184,9 +184,11 @@ impl SkillQuery {
         let Ok(id) = parse_id(&id, "skill") else {
             return Ok(None);
         };
-        Ok(service::find(&state.db.read, viewer.org_id, id)
-            .await?
-            .map(Skill))
+        Ok(
+            crate::service::rows::find::<entity::skill::Entity>(&state.db.read, viewer.org_id, id)
+                .await?
+                .map(Skill),
+        )
     }
 
     /// The organization's skills by name; `search` matches a case-insensitive part of the name.

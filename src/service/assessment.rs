@@ -12,24 +12,16 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
+use crate::service::rows;
 use crate::service::sql::{self, Q};
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::OrgRole;
 use crate::service::viewer::Viewer;
-use crate::service::{role, skill, track, validate};
+use crate::service::{skill, validate};
 use crate::vals;
 
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
-pub struct Rubric {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub name: String,
-    pub track_id: Option<Uuid>,
-    pub role_id: Option<Uuid>,
-    pub passing_percent: i32,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+/// A rubric: the `rubrics` row.
+pub type Rubric = entity::rubric::Model;
 
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct Dimension {
@@ -42,19 +34,8 @@ pub struct Dimension {
     pub position: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
-pub struct Assessment {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub rubric_id: Uuid,
-    pub track_id: Option<Uuid>,
-    pub user_id: Uuid,
-    pub evaluator_id: Uuid,
-    pub percent: f64,
-    pub passed: bool,
-    pub comment: Option<String>,
-    pub assessed_at: i64,
-}
+/// An assessment: the `assessments` row.
+pub type Assessment = entity::assessment::Model;
 
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct Score {
@@ -97,7 +78,7 @@ pub async fn create_rubric(env: &Env, viewer: &Viewer, input: NewRubric) -> AppR
             .collect();
         match input.track_id {
             Some(t) => {
-                let tr = track::require(tx, org_id, t).await?;
+                let tr = rows::require::<entity::track::Entity>(tx, org_id, t).await?;
                 authz::require_track_manager_naming(tx, viewer, tr.owner_id, &named).await?;
             }
             None => authz::require_naming(tx, viewer, Permission::ManageRules, &named).await?,
@@ -119,10 +100,10 @@ pub async fn create_rubric_in(w: &Write, input: NewRubric) -> AppResult<Rubric> 
         ));
     }
     if let Some(t) = input.track_id {
-        track::require(conn, org_id, t).await?;
+        rows::require::<entity::track::Entity>(conn, org_id, t).await?;
     }
     if let Some(r) = input.role_id {
-        role::require(conn, org_id, r).await?;
+        rows::require::<entity::role::Entity>(conn, org_id, r).await?;
     }
     if input.dimensions.is_empty() {
         return Err(AppError::validation(
@@ -157,7 +138,7 @@ pub async fn create_rubric_in(w: &Write, input: NewRubric) -> AppResult<Rubric> 
         validate::optional_text("dimensions.description", d.description.as_deref())?;
     }
     let skills: Vec<Uuid> = input.dimensions.iter().map(|d| d.skill_id).collect();
-    skill::require_all(conn, org_id, &skills).await?;
+    rows::require_all::<entity::skill::Entity>(conn, org_id, &skills).await?;
     let id = Uuid::now_v7();
     sql::exec(
         conn,
@@ -184,7 +165,7 @@ pub async fn create_rubric_in(w: &Write, input: NewRubric) -> AppResult<Rubric> 
         )
         .await?;
     }
-    let rubric = require_rubric(conn, org_id, id).await?;
+    let rubric = rows::require::<entity::rubric::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::RubricCreated,
         Subject::new(SubjectType::Rubric, id),
@@ -225,10 +206,10 @@ pub async fn record(
     let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
         let (tx, org_id) = (w, w.org_id);
 
-        let rubric = require_rubric(tx, org_id, rubric_id).await?;
-        crate::service::user::require_user(tx, org_id, user_id, "user").await?;
+        let rubric = rows::require::<entity::rubric::Entity>(tx, org_id, rubric_id).await?;
+        rows::require::<entity::user::Entity>(tx, org_id, user_id).await?;
         let track = match rubric.track_id {
-            Some(t) => Some(track::require(tx, org_id, t).await?),
+            Some(t) => Some(rows::require::<entity::track::Entity>(tx, org_id, t).await?),
             None => None,
         };
         authz::require_assessor(tx, viewer, track.as_ref(), user_id).await?;
@@ -393,32 +374,6 @@ pub async fn scores_of(
         "SELECT assessment_id, skill_id, points FROM assessment_scores WHERE assessment_id IN ({list})"
     );
     q.grouped(conn, |s: &Score| s.assessment_id).await
-}
-
-pub async fn find_rubrics(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<Rubric>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut q = Q::new();
-    let org = q.bind(org_id);
-    let list = q.bind_ids(ids);
-    q.text = format!("SELECT * FROM rubrics WHERE org_id = {org} AND id IN ({list})");
-    q.all(conn).await
-}
-
-pub async fn require_rubric(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Rubric> {
-    find_rubrics(conn, org_id, &[id])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found("rubric"))
 }
 
 /// Rubrics by name, optionally of one track or one role.

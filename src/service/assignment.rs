@@ -6,21 +6,13 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
+use crate::service::rows;
 use crate::service::sql::{self, Q};
 use crate::service::viewer::Viewer;
 use entity::{assignment, assignment_reason};
-
-pub const STATUSES: &[&str] = &[
-    "LOCKED",
-    "ASSIGNED",
-    "IN_PROGRESS",
-    "COMPLETED",
-    "WITHDRAWN",
-    "EXPIRED",
-];
 
 #[derive(Debug, Clone, Default)]
 pub struct AssignmentFilter {
@@ -29,7 +21,7 @@ pub struct AssignmentFilter {
     pub include_subgroups: bool,
     pub course_id: Option<Uuid>,
     pub rule_id: Option<Uuid>,
-    pub statuses: Option<Vec<String>>,
+    pub statuses: Option<Vec<assignment::Status>>,
 }
 
 /// An assignment the viewer may see; `None` when unknown or not visible.
@@ -38,59 +30,12 @@ pub async fn get(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<assignment::Model>> {
-    let Some(a) = find(conn, viewer.org_id, id).await? else {
+    let Some(a) = rows::find::<entity::assignment::Entity>(conn, viewer.org_id, id).await? else {
         return Ok(None);
     };
     Ok(authz::can_see_user(conn, viewer, a.user_id)
         .await?
         .then_some(a))
-}
-
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<assignment::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM assignments WHERE id = $1 AND org_id = $2",
-        crate::vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<assignment::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("assignment"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<assignment::Model>> {
-    let mut out = Vec::with_capacity(ids.len());
-    // Payloads of policy changes can name 100,000 assignments: stay under parameter limits.
-    for chunk in ids.chunks(10_000) {
-        // By primary key only, the organization checked here: with `org_id = ?` in the SQL,
-        // SQLite (without statistics) walks the organization's index — a million rows —
-        // instead of looking the ids up.
-        let mut q = Q::new();
-        let list = q.bind_ids(chunk);
-        q.text = format!("SELECT * FROM assignments WHERE id IN ({list})");
-        out.extend(
-            q.all::<assignment::Model>(conn)
-                .await?
-                .into_iter()
-                .filter(|a| a.org_id == org_id),
-        );
-    }
-    Ok(out)
 }
 
 fn filter_sql(q: &mut Q, viewer: &Viewer, filter: &AssignmentFilter) -> AppResult<String> {
@@ -142,15 +87,8 @@ fn filter_sql(q: &mut Q, viewer: &Viewer, filter: &AssignmentFilter) -> AppResul
         if statuses.is_empty() {
             clauses.push("1 = 0".into());
         } else {
-            for s in statuses {
-                if !STATUSES.contains(&s.as_str()) {
-                    return Err(AppError::validation(
-                        "status",
-                        format!("unknown status {s}"),
-                    ));
-                }
-            }
-            clauses.push(format!("a.status IN ({})", q.bind_strs(statuses)));
+            let words: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+            clauses.push(format!("a.status IN ({})", q.bind_strs(&words)));
         }
     }
     Ok(clauses.join(" AND "))

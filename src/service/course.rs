@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{Named, Permission};
+use crate::service::rows;
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
 use crate::service::{sql, validate};
@@ -95,7 +96,7 @@ pub async fn create_in(w: &Write, input: NewCourse) -> AppResult<course::Model> 
     .await?;
     write_prerequisites(conn, org_id, id, &prerequisites).await?;
     write_skills(conn, org_id, id, &input.skills).await?;
-    let course = require(conn, org_id, id).await?;
+    let course = rows::require::<entity::course::Entity>(conn, org_id, id).await?;
     let mut after = snapshot(&course, &prerequisites);
     after["skills"] = skills_json(&input.skills);
     w.audit(
@@ -135,7 +136,7 @@ pub async fn update(
 pub async fn update_in(w: &Write, id: Uuid, changes: CourseChanges) -> AppResult<course::Model> {
     let (tx, org_id, now) = (w, w.org_id, w.now);
     w.about(Subject::course(id));
-    let before = require(tx, org_id, id).await?;
+    let before = rows::require::<entity::course::Entity>(tx, org_id, id).await?;
     let before_prereqs = prerequisites_of(tx, &[id])
         .await?
         .remove(&id)
@@ -201,7 +202,7 @@ pub async fn update_in(w: &Write, id: Uuid, changes: CourseChanges) -> AppResult
             .await?;
         crate::service::compliance::scheduler::unlock_freed(w, id).await?;
     }
-    let after = require(tx, org_id, id).await?;
+    let after = rows::require::<entity::course::Entity>(tx, org_id, id).await?;
     let mut before_json = snapshot(&before, &before_prereqs);
     before_json["skills"] = skills_json(&before_skills);
     let mut after_json = snapshot(&after, &prerequisites);
@@ -275,7 +276,7 @@ async fn check_skills(
         scale.check("skills.level", *level)?;
     }
     let ids: Vec<Uuid> = skills.iter().map(|(s, _)| *s).collect();
-    crate::service::skill::require_all(conn, org_id, &ids).await
+    rows::require_all::<entity::skill::Entity>(conn, org_id, &ids).await
 }
 
 async fn write_skills(
@@ -357,7 +358,7 @@ async fn check_prerequisites(
             "a course cannot be its own prerequisite",
         ));
     }
-    let found = find_many(conn, org_id, prerequisites).await?;
+    let found = rows::find_many::<entity::course::Entity>(conn, org_id, prerequisites).await?;
     if found.len() != prerequisites.len() {
         return Err(AppError::not_found("prerequisite course"));
     }
@@ -442,11 +443,13 @@ async fn titles_of(
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
-    Ok(find_many(conn, org_id, &unique)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.title))
-        .collect())
+    Ok(
+        rows::find_many::<entity::course::Entity>(conn, org_id, &unique)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.title))
+            .collect(),
+    )
 }
 
 async fn write_prerequisites(
@@ -492,50 +495,6 @@ pub async fn prerequisites_of(
             .push(r.try_get_by_index::<Uuid>(1)?);
     }
     Ok(out)
-}
-
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<course::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM courses WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<course::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("course"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<course::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut values: Vec<Value> = vals![org_id];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    sql::all(
-        conn,
-        &format!(
-            "SELECT * FROM courses WHERE org_id = $1 AND id IN ({})",
-            sql::placeholders(2, ids.len())
-        ),
-        values,
-    )
-    .await
 }
 
 /// Courses by title; `search` matches a case-insensitive part of the title.

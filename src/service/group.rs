@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::rows;
 use crate::service::sql;
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
@@ -275,12 +276,9 @@ pub async fn find_live(
     org_id: Uuid,
     id: Uuid,
 ) -> AppResult<Option<group::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM org_groups WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL",
-        vals![id, org_id],
-    )
-    .await
+    Ok(rows::find::<group::Entity>(conn, org_id, id)
+        .await?
+        .filter(|g| g.deleted_at.is_none()))
 }
 
 pub async fn require_live(
@@ -292,28 +290,6 @@ pub async fn require_live(
     find_live(conn, org_id, id)
         .await?
         .ok_or_else(|| AppError::not_found(what))
-}
-
-/// Groups by id, deleted ones included (membership history names them), in one query.
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<group::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut values: Vec<Value> = vals![org_id];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    sql::all(
-        conn,
-        &format!(
-            "SELECT * FROM org_groups WHERE org_id = $1 AND id IN ({})",
-            sql::placeholders(2, ids.len())
-        ),
-        values,
-    )
-    .await
 }
 
 /// The children `parent` had at instant `at` (from the tree's history, deleted ones included),

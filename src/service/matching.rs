@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::authz;
 use crate::service::page::{Page, PageRequest};
 use crate::service::role::{self, RoleFilter};
+use crate::service::rows;
 use crate::service::sql::{self, Q};
 use crate::service::viewer::Viewer;
 use crate::vals;
@@ -437,7 +438,7 @@ pub async fn aim(
     org_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<Option<Uuid>> {
-    let user = crate::service::user::require_user(conn, org_id, user_id, "user").await?;
+    let user = rows::require::<entity::user::Entity>(conn, org_id, user_id).await?;
     Ok(user.target_role_id.or(user.primary_role_id))
 }
 
@@ -478,14 +479,15 @@ pub async fn recommendations(
         });
     }
     let ids: Vec<Uuid> = closes.keys().copied().collect();
-    let mut out: Vec<Recommendation> = crate::service::course::find_many(conn, viewer.org_id, &ids)
-        .await?
-        .into_iter()
-        .map(|c| Recommendation {
-            closes: closes.remove(&c.id).unwrap_or_default(),
-            course: c,
-        })
-        .collect();
+    let mut out: Vec<Recommendation> =
+        rows::find_many::<entity::course::Entity>(conn, viewer.org_id, &ids)
+            .await?
+            .into_iter()
+            .map(|c| Recommendation {
+                closes: closes.remove(&c.id).unwrap_or_default(),
+                course: c,
+            })
+            .collect();
     out.sort_by(|a, b| {
         b.closes
             .len()

@@ -9,9 +9,10 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::rows;
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{group, sql, user};
+use crate::service::{group, sql};
 use crate::vals;
 use entity::membership;
 
@@ -52,7 +53,7 @@ pub async fn add_in(
     since: Option<i64>,
 ) -> AppResult<Added> {
     let org_id = w.org_id;
-    user::require_user(w, org_id, user_id, "user").await?;
+    rows::require::<entity::user::Entity>(w, org_id, user_id).await?;
     group::require_live(w, org_id, group_id, "group").await?;
     if let Some(s) = since
         && s > w.now
@@ -99,7 +100,7 @@ pub async fn remove(
 
 /// Ends `user_id`'s current membership of `group_id` (NOT_FOUND when there is none).
 pub async fn remove_in(w: &Write, user_id: Uuid, group_id: Uuid) -> AppResult<membership::Model> {
-    user::require_user(w, w.org_id, user_id, "user").await?;
+    rows::require::<entity::user::Entity>(w, w.org_id, user_id).await?;
     group::require_live(w, w.org_id, group_id, "group").await?;
     let before = current(w, user_id, group_id)
         .await?
@@ -140,7 +141,7 @@ pub async fn transfer(
 /// Moves `user_id` from `from` to `to` at one instant: one membership ends as the other starts.
 pub async fn transfer_in(w: &Write, user_id: Uuid, from: Uuid, to: Uuid) -> AppResult<Transfer> {
     let org_id = w.org_id;
-    user::require_user(w, org_id, user_id, "user").await?;
+    rows::require::<entity::user::Entity>(w, org_id, user_id).await?;
     group::require_live(w, org_id, from, "group").await?;
     group::require_live(w, org_id, to, "group").await?;
     if from == to {

@@ -18,6 +18,7 @@ pub mod org;
 pub mod page;
 pub mod role;
 pub mod role_import;
+pub mod rows;
 pub mod rule;
 pub mod skill;
 pub mod skill_dependency;

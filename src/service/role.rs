@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,11 +13,12 @@ use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::Change;
 use crate::service::engine::{Outcome, Scope};
+use crate::service::rows;
+use crate::service::skill;
 use crate::service::sql::{self, Q};
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{skill, user};
 use crate::vals;
 use entity::{role, role_category, role_link, role_skill, user as user_entity};
 
@@ -56,7 +57,7 @@ pub async fn create_in(w: &Write, input: NewRole) -> AppResult<role::Model> {
     let description = validate::optional_text("description", input.description.as_deref())?;
     let responsibilities = validate::responsibilities("responsibilities", &input.responsibilities)?;
     if let Some(c) = input.category_id {
-        require_category(conn, org_id, c).await?;
+        rows::require::<entity::role_category::Entity>(conn, org_id, c).await?;
     }
     sql::ensure_name_free(conn, "roles", "role", org_id, &name, None).await?;
     let id = Uuid::now_v7();
@@ -76,7 +77,7 @@ pub async fn create_in(w: &Write, input: NewRole) -> AppResult<role::Model> {
         ],
     )
     .await?;
-    let role = require(conn, org_id, id).await?;
+    let role = rows::require::<entity::role::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::RoleCreated,
         Subject::new(SubjectType::Role, id),
@@ -106,7 +107,7 @@ pub async fn update(
 
 pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<role::Model> {
     let (tx, org_id, now) = (w, w.org_id, w.now);
-    let before = require(tx, org_id, id).await?;
+    let before = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(name) = &changes.name {
         after.name = validate::name("name", name)?;
@@ -122,7 +123,7 @@ pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<r
     }
     if let Some(c) = changes.category_id {
         if let Some(c) = c {
-            require_category(tx, org_id, c).await?;
+            rows::require::<entity::role_category::Entity>(tx, org_id, c).await?;
         }
         after.category_id = c;
     }
@@ -145,7 +146,7 @@ pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<r
         ],
     )
     .await?;
-    let after = require(tx, org_id, id).await?;
+    let after = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     w.audit(
         Action::RoleUpdated,
         Subject::new(SubjectType::Role, id),
@@ -166,7 +167,7 @@ pub async fn delete(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<role::Mod
 
 pub async fn delete_in(w: &Write, id: Uuid) -> AppResult<role::Model> {
     let (tx, org_id, now) = (w, w.org_id, w.now);
-    let role = require(tx, org_id, id).await?;
+    let role = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     let rules = sql::scalar_i64(
         tx,
         "SELECT COUNT(*) FROM rules WHERE org_id = $1 AND role_id = $2 AND deleted_at IS NULL",
@@ -260,7 +261,7 @@ pub async fn set_skills(
 
 pub async fn set_skills_in(w: &Write, id: Uuid, skills: &[Requirement]) -> AppResult<role::Model> {
     let (tx, org_id, now) = (w, w.org_id, w.now);
-    let role = require(tx, org_id, id).await?;
+    let role = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     let scale = skill::scale(tx, org_id).await?;
     let mut seen = HashSet::new();
     for (skill_id, level) in skills {
@@ -275,7 +276,7 @@ pub async fn set_skills_in(w: &Write, id: Uuid, skills: &[Requirement]) -> AppRe
         }
     }
     let ids: Vec<Uuid> = skills.iter().map(|(s, _)| *s).collect();
-    skill::require_all(tx, org_id, &ids).await?;
+    rows::require_all::<entity::skill::Entity>(tx, org_id, &ids).await?;
     let before = skills_of(tx, &[id]).await?.remove(&id).unwrap_or_default();
     let unchanged = before.len() == skills.len()
         && before
@@ -300,7 +301,7 @@ pub async fn set_skills_in(w: &Write, id: Uuid, skills: &[Requirement]) -> AppRe
         Some(json!({ "skills": requirements_json(&after) })),
     )
     .await?;
-    let role = require(tx, org_id, id).await?;
+    let role = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     Ok(role)
 }
 
@@ -371,8 +372,8 @@ pub async fn link(
 
 pub async fn link_in(w: &Write, from: Uuid, to: Uuid) -> AppResult<(role::Model, role::Model)> {
     let (tx, org_id, now) = (w, w.org_id, w.now);
-    let from_role = require(tx, org_id, from).await?;
-    let to_role = require(tx, org_id, to).await?;
+    let from_role = rows::require::<entity::role::Entity>(tx, org_id, from).await?;
+    let to_role = rows::require::<entity::role::Entity>(tx, org_id, to).await?;
     if from == to {
         return Err(AppError::validation(
             "toRoleId",
@@ -421,8 +422,8 @@ pub async fn unlink(
 
 pub async fn unlink_in(w: &Write, from: Uuid, to: Uuid) -> AppResult<(role::Model, role::Model)> {
     let (tx, org_id) = (w, w.org_id);
-    let from_role = require(tx, org_id, from).await?;
-    let to_role = require(tx, org_id, to).await?;
+    let from_role = rows::require::<entity::role::Entity>(tx, org_id, from).await?;
+    let to_role = rows::require::<entity::role::Entity>(tx, org_id, to).await?;
     let removed = sql::exec(
         tx,
         "DELETE FROM role_links WHERE org_id = $1 AND from_role_id = $2 AND to_role_id = $3",
@@ -532,9 +533,9 @@ pub async fn set_primary_in(
     let (conn, org_id, now) = (w, w.org_id, w.now);
     w.about(Subject::user(user_id));
     w.reconcile(Scope::Users(vec![user_id]));
-    let before = user::require_user(conn, org_id, user_id, "user").await?;
+    let before = rows::require::<entity::user::Entity>(conn, org_id, user_id).await?;
     if let Some(r) = role_id {
-        require(conn, org_id, r).await?;
+        rows::require::<entity::role::Entity>(conn, org_id, r).await?;
     }
     if before.primary_role_id == role_id {
         return Ok(before);
@@ -548,7 +549,7 @@ pub async fn set_primary_in(
     if let Some(r) = role_id {
         skill::add_role_skills_in(conn, org_id, now, user_id, r).await?;
     }
-    let after = user::require_user(conn, org_id, user_id, "user").await?;
+    let after = rows::require::<entity::user::Entity>(conn, org_id, user_id).await?;
     w.audit(
         Action::PrimaryRoleSet,
         Subject::new(SubjectType::User, user_id),
@@ -568,17 +569,17 @@ pub async fn set_target(
     let (after, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
         let org_id = w.org_id;
         if let Some(r) = role_id {
-            require(w, org_id, r).await?;
+            rows::require::<entity::role::Entity>(w, org_id, r).await?;
             if !authz::can_see_role(w, viewer, r).await? {
                 return Err(AppError::not_found("role"));
             }
         }
-        let before = user::require_user(w, org_id, viewer.user_id, "user").await?;
+        let before = rows::require::<entity::user::Entity>(w, org_id, viewer.user_id).await?;
         if before.target_role_id == role_id {
             return Ok(before);
         }
         set_target_in(w, &before, role_id).await?;
-        user::require_user(w, org_id, viewer.user_id, "user").await
+        rows::require::<entity::user::Entity>(w, org_id, viewer.user_id).await
     })
     .await?;
     Ok(after)
@@ -605,29 +606,6 @@ pub async fn set_target_in(
     .await
 }
 
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<role::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM roles WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<role::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("role"))
-}
-
 /// A role the viewer may browse; `None` when unknown or not visible.
 pub async fn get(
     conn: &impl ConnectionTrait,
@@ -637,7 +615,7 @@ pub async fn get(
     if !authz::can_see_role(conn, viewer, id).await? {
         return Ok(None);
     }
-    find(conn, viewer.org_id, id).await
+    rows::find::<entity::role::Entity>(conn, viewer.org_id, id).await
 }
 
 /// A role the viewer may browse, or NOT_FOUND.
@@ -649,27 +627,6 @@ pub async fn require_visible(
     get(conn, viewer, id)
         .await?
         .ok_or_else(|| AppError::not_found("role"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<role::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut values: Vec<Value> = vals![org_id];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    sql::all(
-        conn,
-        &format!(
-            "SELECT * FROM roles WHERE org_id = $1 AND id IN ({})",
-            sql::placeholders(2, ids.len())
-        ),
-        values,
-    )
-    .await
 }
 
 /// Filters of `roles`; all given parts must hold.
@@ -776,7 +733,7 @@ pub async fn create_category_in(
         vals![id, org_id, name.clone(), name.to_lowercase(), featured, now],
     )
     .await?;
-    let c = require_category(conn, org_id, id).await?;
+    let c = rows::require::<entity::role_category::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::RoleCategoryCreated,
         Subject::new(SubjectType::RoleCategory, id),
@@ -797,7 +754,7 @@ pub async fn update_category(
     let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Category(id)]), async |w| {
  let (tx, org_id, now) = (w, w.org_id, w.now);
 
-    let before = require_category(tx, org_id, id).await?;
+    let before = rows::require::<entity::role_category::Entity>(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(n) = name {
         after.name = validate::name("name", n)?;
@@ -824,7 +781,7 @@ pub async fn update_category(
         vals![after.name.clone(), after.name_norm.clone(), after.featured, now, id, org_id],
     )
     .await?;
-    let after = require_category(tx, org_id, id).await?;
+    let after = rows::require::<entity::role_category::Entity>(tx, org_id, id).await?;
     w.audit(
 Action::RoleCategoryUpdated,
 Subject::new(SubjectType::RoleCategory, id),
@@ -836,35 +793,6 @@ Some(category_snapshot(&after)),
 
 }).await?;
     Ok(value)
-}
-
-pub async fn require_category(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<role_category::Model> {
-    sql::one(
-        conn,
-        "SELECT * FROM role_categories WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await?
-    .ok_or_else(|| AppError::not_found("role category"))
-}
-
-pub async fn find_categories(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<role_category::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut q = Q::new();
-    let org = q.bind(org_id);
-    let list = q.bind_ids(ids);
-    q.text = format!("SELECT * FROM role_categories WHERE org_id = {org} AND id IN ({list})");
-    q.all(conn).await
 }
 
 /// The categories the viewer may browse (all for catalogue editors, featured ones otherwise),

@@ -14,9 +14,10 @@ use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::MAX_DAYS;
 use crate::service::engine::{self, Outcome, Scope};
+use crate::service::rows;
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::Viewer;
-use crate::service::{course, group, role, sql, validate};
+use crate::service::{group, sql, validate};
 use crate::vals;
 use entity::{rule, rule_course};
 
@@ -237,7 +238,7 @@ async fn validate_audience(
         group::require_live(conn, org_id, g, "group").await?;
     }
     if let Some(r) = a.role_id {
-        role::require(conn, org_id, r).await?;
+        rows::require::<entity::role::Entity>(conn, org_id, r).await?;
     }
     let mut criteria = Vec::with_capacity(a.criteria.len());
     for c in &a.criteria {
@@ -320,7 +321,11 @@ async fn validate_bundle(
         }
     }
     let ids: Vec<Uuid> = items.iter().map(|i| i.course_id).collect();
-    if course::find_many(conn, org_id, &ids).await?.len() != ids.len() {
+    if rows::find_many::<entity::course::Entity>(conn, org_id, &ids)
+        .await?
+        .len()
+        != ids.len()
+    {
         return Err(AppError::not_found("course"));
     }
     Ok(items.to_vec())
@@ -626,65 +631,6 @@ pub async fn bundle_of(
     Ok(out)
 }
 
-/// A live (not deleted) rule.
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<rule::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM rules WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL",
-        vals![id, org_id],
-    )
-    .await
-}
-
-/// A rule even when deleted (reasons of past assignments still name it).
-pub async fn find_any(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<rule::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM rules WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<rule::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("rule"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<rule::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut values: Vec<Value> = vals![org_id];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    sql::all(
-        conn,
-        &format!(
-            "SELECT * FROM rules WHERE org_id = $1 AND id IN ({})",
-            sql::placeholders(2, ids.len())
-        ),
-        values,
-    )
-    .await
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct RuleFilter {
     pub active: Option<bool>,
@@ -779,4 +725,35 @@ pub async fn preview(
         limit,
     )
     .await
+}
+
+/// A rule that is not deleted.
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<rule::Model>> {
+    Ok(rows::find::<rule::Entity>(conn, org_id, id)
+        .await?
+        .filter(|r| r.deleted_at.is_none()))
+}
+
+/// A rule, deleted or not (the reason of past assignments).
+pub async fn find_any(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<rule::Model>> {
+    rows::find::<rule::Entity>(conn, org_id, id).await
+}
+
+/// A rule that is not deleted; NOT_FOUND otherwise.
+pub async fn require(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    id: Uuid,
+) -> AppResult<rule::Model> {
+    find(conn, org_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("rule"))
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
+use crate::service::rows;
 use crate::service::sql::{self, Q};
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
@@ -174,7 +175,7 @@ pub async fn create_in(
         vals![id, org_id, name.clone(), name.to_lowercase(), description, now],
     )
     .await?;
-    let skill = require(conn, org_id, id).await?;
+    let skill = rows::require::<entity::skill::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::SkillCreated,
         Subject::new(SubjectType::Skill, id),
@@ -196,7 +197,7 @@ pub async fn update(
     let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(id)]), async |w| {
  let (tx, org_id, now) = (w, w.org_id, w.now);
 
-    let before = require(tx, org_id, id).await?;
+    let before = rows::require::<entity::skill::Entity>(tx, org_id, id).await?;
     let mut after = before.clone();
     if let Some(name) = name {
         after.name = validate::name("name", name)?;
@@ -215,7 +216,7 @@ pub async fn update(
         vals![after.name.clone(), after.name_norm.clone(), after.description.clone(), now, id, org_id],
     )
     .await?;
-    let after = require(tx, org_id, id).await?;
+    let after = rows::require::<entity::skill::Entity>(tx, org_id, id).await?;
     w.audit(
 Action::SkillUpdated,
 Subject::new(SubjectType::Skill, id),
@@ -243,7 +244,7 @@ pub async fn rate(
         let (tx, org_id) = (w, w.org_id);
 
         let source = authz::rating_source(tx, viewer, user_id).await?;
-        require(tx, org_id, skill_id).await?;
+        rows::require::<entity::skill::Entity>(tx, org_id, skill_id).await?;
         scale(tx, org_id).await?.check("level", level)?;
         let before = current(tx, user_id, skill_id).await?;
         let rated_by = viewer.client.is_none().then_some(viewer.user_id);
@@ -360,55 +361,6 @@ pub async fn ratings_of(
     );
     q.grouped(conn, |row: &skill_rating::Model| row.user_id)
         .await
-}
-
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<skill::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM skills WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<skill::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("skill"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<skill::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut q = Q::new();
-    let org = q.bind(org_id);
-    let list = q.bind_ids(ids);
-    q.text = format!("SELECT * FROM skills WHERE org_id = {org} AND id IN ({list})");
-    q.all(conn).await
-}
-
-/// Checks that every id names a skill of the organization (NOT_FOUND otherwise).
-pub async fn require_all(conn: &impl ConnectionTrait, org_id: Uuid, ids: &[Uuid]) -> AppResult<()> {
-    let mut unique = ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    if find_many(conn, org_id, &unique).await?.len() != unique.len() {
-        return Err(AppError::not_found("skill"));
-    }
-    Ok(())
 }
 
 /// Skills by name; `search` matches a case-insensitive part of the name.

@@ -10,9 +10,10 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{Named, Permission};
+use crate::service::rows;
+use crate::service::sql;
 use crate::service::unit::{self, Authority, Env};
 use crate::service::viewer::Viewer;
-use crate::service::{skill, sql};
 use crate::vals;
 use entity::skill as skill_entity;
 
@@ -27,8 +28,8 @@ pub async fn add(
     let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(skill_id), Named::Skill(requires_id)]), async |w| {
  let (tx, org_id, now) = (w, w.org_id, w.now);
 
-    let dependent = skill::require(tx, org_id, skill_id).await?;
-    let required = skill::require(tx, org_id, requires_id).await?;
+    let dependent = rows::require::<entity::skill::Entity>(tx, org_id, skill_id).await?;
+    let required = rows::require::<entity::skill::Entity>(tx, org_id, requires_id).await?;
     if skill_id == requires_id {
         return Err(AppError::validation(
             "requiresSkillId",
@@ -43,7 +44,7 @@ pub async fn add(
         return Ok(dependent);
     }
     if let Some(path) = path(&graph, requires_id, skill_id) {
-        let names: HashMap<Uuid, String> = skill::find_many(tx, org_id, &path)
+        let names: HashMap<Uuid, String> = rows::find_many::<entity::skill::Entity>(tx, org_id, &path)
             .await?
             .into_iter()
             .map(|s| (s.id, s.name))
@@ -90,7 +91,7 @@ pub async fn remove(
     let (value, _) = unit::run(env, viewer, Authority::requires(Permission::EditCatalog, [Named::Skill(skill_id), Named::Skill(requires_id)]), async |w| {
  let (tx, org_id) = (w, w.org_id);
 
-    let dependent = skill::require(tx, org_id, skill_id).await?;
+    let dependent = rows::require::<entity::skill::Entity>(tx, org_id, skill_id).await?;
     let removed = sql::exec(
         tx,
         "DELETE FROM skill_dependencies WHERE org_id = $1 AND skill_id = $2 AND requires_skill_id = $3",

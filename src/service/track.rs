@@ -12,28 +12,19 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
+use crate::service::rows;
 use crate::service::rule::BundleItem;
 use crate::service::sql::{self, Q};
 use crate::service::unit::{self, Authority, Env, Write};
+use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{course, role, user, validate};
 use crate::vals;
 
 /// The most courses a track may hold (reports encode progress as a 62-bit mask).
 pub const MAX_COURSES: usize = 60;
 
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct Track {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub name: String,
-    pub name_norm: String,
-    pub description: Option<String>,
-    pub role_id: Option<Uuid>,
-    pub owner_id: Uuid,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+/// A track: the `tracks` row.
+pub type Track = entity::track::Model;
 
 /// One step of a track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromQueryResult)]
@@ -103,9 +94,9 @@ pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
     let (conn, org_id, now) = (w, w.org_id, w.now);
     let name = validate::name("name", &input.name)?;
     let description = validate::optional_text("description", input.description.as_deref())?;
-    user::require_user(conn, org_id, input.owner_id, "owner").await?;
+    rows::require_as::<entity::user::Entity>(conn, org_id, input.owner_id, "owner").await?;
     if let Some(r) = input.role_id {
-        role::require(conn, org_id, r).await?;
+        rows::require::<entity::role::Entity>(conn, org_id, r).await?;
     }
     check_courses(conn, org_id, &input.courses).await?;
     let id = Uuid::now_v7();
@@ -117,7 +108,7 @@ pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
     )
     .await?;
     write_courses(conn, org_id, id, &input.courses).await?;
-    let track = require(conn, org_id, id).await?;
+    let track = rows::require::<entity::track::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::TrackCreated,
         Subject::new(SubjectType::Track, id),
@@ -140,7 +131,7 @@ pub async fn update(
     unit::run(env, viewer, Authority::PerObject, async |w| {
  let (tx, org_id, now) = (w, w.org_id, w.now);
 
-    let before = require(tx, org_id, id).await?;
+    let before = rows::require::<entity::track::Entity>(tx, org_id, id).await?;
     authz::require_track_manager_naming(tx, viewer, before.owner_id, &changes.named()).await?;
     if changes.owner_id.is_some_and(|o| o != before.owner_id) {
         authz::require(viewer, Permission::ManageRules)?;
@@ -163,10 +154,10 @@ pub async fn update(
     };
     let role_id = changes.role_id.unwrap_or(before.role_id);
     if let Some(r) = role_id {
-        role::require(tx, org_id, r).await?;
+        rows::require::<entity::role::Entity>(tx, org_id, r).await?;
     }
     let owner_id = changes.owner_id.unwrap_or(before.owner_id);
-    user::require_user(tx, org_id, owner_id, "owner").await?;
+    rows::require_as::<entity::user::Entity>(tx, org_id, owner_id, "owner").await?;
     sql::exec(
         tx,
         "UPDATE tracks SET name = $1, name_norm = $2, description = $3, role_id = $4, owner_id = $5, updated_at = $6 WHERE id = $7",
@@ -218,7 +209,7 @@ pub async fn update(
         }
         None => before_pairs.clone(),
     };
-    let after = require(tx, org_id, id).await?;
+    let after = rows::require::<entity::track::Entity>(tx, org_id, id).await?;
     w.audit(
 Action::TrackUpdated,
 Subject::new(SubjectType::Track, id),
@@ -258,7 +249,7 @@ async fn check_courses(
             "a course appears twice in the track",
         ));
     }
-    let found = course::find_many(conn, org_id, &ids).await?;
+    let found = rows::find_many::<entity::course::Entity>(conn, org_id, &ids).await?;
     if found.len() != ids.len() {
         return Err(AppError::not_found("course"));
     }
@@ -354,7 +345,7 @@ pub async fn bundle(
     org_id: Uuid,
     id: Uuid,
 ) -> AppResult<Vec<BundleItem>> {
-    require(conn, org_id, id).await?;
+    rows::require::<entity::track::Entity>(conn, org_id, id).await?;
     Ok(courses_of(conn, &[id])
         .await?
         .remove(&id)
@@ -366,36 +357,6 @@ pub async fn bundle(
             due_after_days: None,
         })
         .collect())
-}
-
-pub async fn find(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Option<Track>> {
-    sql::one(
-        conn,
-        "SELECT * FROM tracks WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require(conn: &impl ConnectionTrait, org_id: Uuid, id: Uuid) -> AppResult<Track> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("track"))
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<Track>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut q = Q::new();
-    let org = q.bind(org_id);
-    let list = q.bind_ids(ids);
-    q.text = format!("SELECT * FROM tracks WHERE org_id = {org} AND id IN ({list})");
-    q.all(conn).await
 }
 
 /// Tracks by name, optionally only those of a role or of an owner.

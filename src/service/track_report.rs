@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::clock::MICROS_PER_DAY;
 use crate::error::{AppError, AppResult};
+use crate::service::rows;
 use crate::service::sql::Q;
 use crate::service::viewer::Viewer;
 use crate::service::{authz, role, track};
@@ -102,7 +103,7 @@ pub async fn track_report(
     track_id: Uuid,
     as_of: i64,
 ) -> AppResult<TrackReport> {
-    let t = track::require(conn, viewer.org_id, track_id).await?;
+    let t = rows::require::<entity::track::Entity>(conn, viewer.org_id, track_id).await?;
     authz::require_track_reader(viewer, t.owner_id)?;
     let steps = track::courses_of(conn, &[track_id])
         .await?
@@ -313,7 +314,7 @@ pub async fn skills_matrix(
             format!("give 2 to {MAX_MATRIX_ROLES} different roles"),
         ));
     }
-    let found = role::find_many(conn, viewer.org_id, &ids).await?;
+    let found = rows::find_many::<entity::role::Entity>(conn, viewer.org_id, &ids).await?;
     let scope = authz::role_scope(conn, viewer).await?;
     if found.len() != ids.len() || ids.iter().any(|r| !scope.contains(*r)) {
         return Err(AppError::not_found("role"));

@@ -11,6 +11,7 @@ use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::page::{Page, PageRequest};
+use crate::service::rows;
 use crate::service::sql;
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate::{self, Attributes, Email};
@@ -65,7 +66,7 @@ pub async fn create_in(w: &Write, input: NewUser) -> AppResult<user::Model> {
         None => Attributes::default(),
     };
     if let Some(manager) = input.manager_id {
-        require_user(w, org_id, manager, "manager").await?;
+        rows::require_as::<entity::user::Entity>(w, org_id, manager, "manager").await?;
     }
     ensure_email_free(w, org_id, &email, None).await?;
     let id = Uuid::now_v7();
@@ -88,7 +89,7 @@ pub async fn create_in(w: &Write, input: NewUser) -> AppResult<user::Model> {
     )
     .await?;
     write_attributes(w, org_id, id, &attributes).await?;
-    let user = require_user(w, org_id, id, "user").await?;
+    let user = rows::require::<entity::user::Entity>(w, org_id, id).await?;
     w.audit(
         Action::UserCreated,
         Subject::user(id),
@@ -121,7 +122,7 @@ pub async fn update(
 /// changed.
 pub async fn update_in(w: &Write, id: Uuid, changes: UserChanges) -> AppResult<user::Model> {
     let org_id = w.org_id;
-    let before = require_user(w, org_id, id, "user").await?;
+    let before = rows::require::<entity::user::Entity>(w, org_id, id).await?;
     let mut after = before.clone();
     if let Some(name) = &changes.name {
         after.name = validate::name("name", name)?;
@@ -147,7 +148,7 @@ pub async fn update_in(w: &Write, id: Uuid, changes: UserChanges) -> AppResult<u
                     "a user cannot be their own manager",
                 ));
             }
-            require_user(w, org_id, m, "manager").await?;
+            rows::require_as::<entity::user::Entity>(w, org_id, m, "manager").await?;
             if manages_transitively(w, org_id, id, m).await? {
                 return Err(AppError::validation(
                     "managerId",
@@ -194,7 +195,7 @@ pub async fn deactivate(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<(user
         Authority::requires(Permission::ManageOrg, [Named::User(id)]),
         async |w| {
             if id == viewer.user_id && viewer.client.is_none() {
-                let before = require_user(w, w.org_id, id, "user").await?;
+                let before = rows::require::<entity::user::Entity>(w, w.org_id, id).await?;
                 if before.active {
                     return Err(AppError::validation("id", "you cannot deactivate yourself"));
                 }
@@ -209,7 +210,7 @@ pub async fn deactivate(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<(user
 /// deactivated.
 pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
     let org_id = w.org_id;
-    let before = require_user(w, org_id, id, "user").await?;
+    let before = rows::require::<entity::user::Entity>(w, org_id, id).await?;
     if !before.active {
         return Ok(before);
     }
@@ -219,7 +220,7 @@ pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
         vals![w.now, id, org_id],
     )
     .await?;
-    let after = require_user(w, org_id, id, "user").await?;
+    let after = rows::require::<entity::user::Entity>(w, org_id, id).await?;
     w.audit(
         Action::UserDeactivated,
         Subject::user(id),
@@ -241,53 +242,7 @@ pub async fn get(
     if !authz::can_see_user(conn, viewer, id).await? {
         return Ok(None);
     }
-    find(conn, viewer.org_id, id).await
-}
-
-pub async fn find(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<user::Model>> {
-    sql::one(
-        conn,
-        "SELECT * FROM users WHERE id = $1 AND org_id = $2",
-        vals![id, org_id],
-    )
-    .await
-}
-
-pub async fn require_user(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    id: Uuid,
-    what: &str,
-) -> AppResult<user::Model> {
-    find(conn, org_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(what))
-}
-
-/// Users by id, in one query (for loaders).
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<user::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut values: Vec<Value> = vals![org_id];
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    sql::all(
-        conn,
-        &format!(
-            "SELECT * FROM users WHERE org_id = $1 AND id IN ({})",
-            sql::placeholders(2, ids.len())
-        ),
-        values,
-    )
-    .await
+    rows::find::<entity::user::Entity>(conn, viewer.org_id, id).await
 }
 
 #[derive(Debug, Clone, Default)]

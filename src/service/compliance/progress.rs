@@ -2,6 +2,7 @@
 //! of its course; a partner's `externalId` makes a retry return the first completion instead of
 //! recording a second one.
 
+use entity::assignment::sql::{COMPLETED, IN_PROGRESS};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -12,11 +13,13 @@ use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Permission};
 use crate::service::engine::OPEN_STATUSES;
 use crate::service::events::{self, EventKind};
-use crate::service::sql::{self, Q};
+use crate::service::rows;
+use crate::service::sql::{self};
 use crate::service::unit::{self, Authority, Env, Write};
+use crate::service::validate;
 use crate::service::viewer::Viewer;
-use crate::service::{assignment, course, user, validate};
 use crate::vals;
+use entity::assignment::Status;
 use entity::{assignment as assignment_entity, completion};
 
 /// Marks an assignment started (`STARTED` event). The assignee or OWNER/ADMIN/HR may.
@@ -24,7 +27,7 @@ pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment
     let (value, _) = unit::run(env, viewer, Authority::PerObject, async |w| {
  let (tx, org_id, now) = (w, w.org_id, w.now);
 
-    let a = assignment::require(tx, org_id, id).await?;
+    let a = rows::require::<entity::assignment::Entity>(tx, org_id, id).await?;
     if !authz::can_see_user(tx, viewer, a.user_id).await? {
         return Err(AppError::not_found("assignment"));
     }
@@ -33,10 +36,10 @@ pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment
             "only the assignee or OWNER, ADMIN or HR may start an assignment",
         ));
     }
-    match a.status.as_str() {
-        "IN_PROGRESS" => return Ok(a),
-        "ASSIGNED" => {}
-        "LOCKED" => {
+    match a.status {
+        Status::InProgress => return Ok(a),
+        Status::Assigned => {}
+        Status::Locked => {
             return Err(AppError::validation(
                 "id",
                 "the assignment is locked until its unlock date and until its prerequisites are completed",
@@ -45,13 +48,13 @@ pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment
         other => {
             return Err(AppError::validation(
                 "id",
-                format!("a {other} assignment cannot be started"),
+                format!("a {} assignment cannot be started", other.as_str()),
             ));
         }
     }
     sql::exec(
         tx,
-        "UPDATE assignments SET status = 'IN_PROGRESS', started_at = $1, changed_seq = $2 WHERE id = $3",
+        &format!("UPDATE assignments SET status = {IN_PROGRESS}, started_at = $1, changed_seq = $2 WHERE id = $3"),
         vals![now, w.seq, id],
     )
     .await?;
@@ -59,11 +62,11 @@ pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment
     w.audit(
 Action::AssignmentStarted,
 Subject::new(SubjectType::User, a.user_id),
-Some(json!({ "assignmentId": a.id, "status": a.status })),
+Some(json!({ "assignmentId": a.id, "status": a.status.as_str() })),
 Some(json!({ "assignmentId": a.id, "status": "IN_PROGRESS" })),
 )
     .await?;
-    let after = assignment::require(tx, org_id, id).await?;
+    let after = rows::require::<entity::assignment::Entity>(tx, org_id, id).await?;
     Ok(after)
 
 }).await?;
@@ -131,7 +134,7 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
         .await?
     {
         let assignment = match first.assignment_id {
-            Some(a) => assignment::find(tx, org_id, a).await?,
+            Some(a) => rows::find::<entity::assignment::Entity>(tx, org_id, a).await?,
             None => None,
         };
         return Ok(Recorded {
@@ -142,7 +145,7 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
     }
     // Which user and course.
     let given = match input.assignment_id {
-        Some(id) => Some(assignment::require(tx, org_id, id).await?),
+        Some(id) => Some(rows::require::<entity::assignment::Entity>(tx, org_id, id).await?),
         None => None,
     };
     let (user_id, course_id) = match (&given, input.user_id, input.course_id) {
@@ -163,8 +166,8 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
             ));
         }
     };
-    user::require_user(tx, org_id, user_id, "user").await?;
-    let course = course::require(tx, org_id, course_id).await?;
+    rows::require::<entity::user::Entity>(tx, org_id, user_id).await?;
+    let course = rows::require::<entity::course::Entity>(tx, org_id, course_id).await?;
     let expires_at = course
         .validity_days
         .map(|d| completed_at + i64::from(d) * MICROS_PER_DAY);
@@ -201,8 +204,8 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
     if let Some(a) = &open {
         sql::exec(
             tx,
-            "UPDATE assignments SET status = 'COMPLETED', completed_at = $1, expires_at = $2, renew_at = $3, completion_id = $4, \
-             kept = FALSE, changed_seq = $5 WHERE id = $6",
+            &format!("UPDATE assignments SET status = {COMPLETED}, completed_at = $1, expires_at = $2, renew_at = $3, completion_id = $4, \
+             kept = FALSE, changed_seq = $5 WHERE id = $6"),
             vals![completed_at, expires_at, renew_at, id, w.seq, a.id],
         )
         .await?;
@@ -231,7 +234,7 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
             .await?
             .ok_or_else(|| AppError::internal("recorded completion vanished"))?;
     let assignment = match &open {
-        Some(a) => assignment::find(tx, org_id, a.id).await?,
+        Some(a) => rows::find::<entity::assignment::Entity>(tx, org_id, a.id).await?,
         None => None,
     };
     Ok(Recorded {
@@ -247,7 +250,7 @@ pub async fn of_user(
     org_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<Vec<completion::Model>> {
-    // By user only, the organization checked here (see `assignment::find_many`).
+    // By user only, the organization checked here (see `rows`).
     let rows: Vec<completion::Model> = sql::all(
         conn,
         "SELECT * FROM completions WHERE user_id = $1 ORDER BY completed_at DESC, id DESC",
@@ -255,23 +258,4 @@ pub async fn of_user(
     )
     .await?;
     Ok(rows.into_iter().filter(|c| c.org_id == org_id).collect())
-}
-
-pub async fn find_many(
-    conn: &impl ConnectionTrait,
-    org_id: Uuid,
-    ids: &[Uuid],
-) -> AppResult<Vec<completion::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    // By primary key only, the organization checked here (see `assignment::find_many`).
-    let mut q = Q::new();
-    let list = q.bind_ids(ids);
-    q.text = format!("SELECT * FROM completions WHERE id IN ({list})");
-    Ok(q.all::<completion::Model>(conn)
-        .await?
-        .into_iter()
-        .filter(|c| c.org_id == org_id)
-        .collect())
 }

@@ -5,6 +5,7 @@
 //! not yet done, so a tick is idempotent and catches up after downtime; on PostgreSQL an advisory
 //! lock lets one instance tick an organization at a time.
 
+use entity::assignment::sql::{ASSIGNED, COMPLETED, EXPIRED, LOCKED};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbBackend};
@@ -62,7 +63,7 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
             None => format!("unlock_at <= {now_p}"),
         };
         format!(
-            "org_id = {org} AND status = 'LOCKED' AND {date} AND {}{}",
+            "org_id = {org} AND status = {LOCKED} AND {date} AND {}{}",
             engine::prerequisites_met("assignments.user_id", "assignments.course_id", now_p),
             user_filter(q, user)
         )
@@ -77,7 +78,7 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
         let cond = unlock(&mut q, &org, &now_p);
         q.text = format!(
-            "UPDATE assignments SET status = 'ASSIGNED', changed_seq = {seq_p} WHERE {cond}"
+            "UPDATE assignments SET status = {ASSIGNED}, changed_seq = {seq_p} WHERE {cond}"
         );
         q.exec(conn).await?;
     }
@@ -108,7 +109,7 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
     let mut q = Q::new();
     let (now_p, org) = (q.bind(now), q.bind(org_id));
     let cond = format!(
-        "org_id = {org} AND status = 'COMPLETED' AND expires_at <= {now_p}{}",
+        "org_id = {org} AND status = {COMPLETED} AND expires_at <= {now_p}{}",
         user_filter(&mut q, user)
     );
     q.text = events(EventKind::Expired, &cond);
@@ -117,11 +118,11 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
         let mut q = Q::new();
         let (seq_p, now_p, org) = (q.bind(seq), q.bind(now), q.bind(org_id));
         let cond = format!(
-            "org_id = {org} AND status = 'COMPLETED' AND expires_at <= {now_p}{}",
+            "org_id = {org} AND status = {COMPLETED} AND expires_at <= {now_p}{}",
             user_filter(&mut q, user)
         );
         q.text = format!(
-            "UPDATE assignments SET status = 'EXPIRED', expired_at = expires_at, changed_seq = {seq_p} WHERE {cond}"
+            "UPDATE assignments SET status = {EXPIRED}, expired_at = expires_at, changed_seq = {seq_p} WHERE {cond}"
         );
         q.exec(conn).await?;
     }
@@ -130,7 +131,7 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
     let mut q = Q::new();
     let (now_p, org) = (q.bind(now), q.bind(org_id));
     let due = format!(
-        "org_id = {org} AND status IN ('COMPLETED', 'EXPIRED') AND NOT renewal_done AND renew_at <= {now_p}{}",
+        "org_id = {org} AND status IN ({COMPLETED}, {EXPIRED}) AND NOT renewal_done AND renew_at <= {now_p}{}",
         user_filter(&mut q, user)
     );
     q.text = format!("SELECT DISTINCT user_id FROM assignments WHERE {due}");
@@ -144,7 +145,7 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
         let mut q = Q::new();
         let (now_p, org) = (q.bind(now), q.bind(org_id));
         let due = format!(
-            "org_id = {org} AND status IN ('COMPLETED', 'EXPIRED') AND NOT renewal_done AND renew_at <= {now_p}{}",
+            "org_id = {org} AND status IN ({COMPLETED}, {EXPIRED}) AND NOT renewal_done AND renew_at <= {now_p}{}",
             user_filter(&mut q, user)
         );
         q.text = format!("UPDATE assignments SET renewal_done = TRUE WHERE {due}");
@@ -175,7 +176,7 @@ pub async fn unlock_freed(w: &Write, course_id: Uuid) -> AppResult<u64> {
     let cond = |q: &mut Q| {
         let (org, now_p, course) = (q.bind(org_id), q.bind(now), q.bind(course_id));
         format!(
-            "org_id = {org} AND course_id = {course} AND status = 'LOCKED' \
+            "org_id = {org} AND course_id = {course} AND status = {LOCKED} \
              AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
             engine::prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
         )
@@ -190,7 +191,7 @@ pub async fn unlock_freed(w: &Write, course_id: Uuid) -> AppResult<u64> {
         let seq_p = q.bind(seq);
         let c = cond(&mut q);
         q.text =
-            format!("UPDATE assignments SET status = 'ASSIGNED', changed_seq = {seq_p} WHERE {c}");
+            format!("UPDATE assignments SET status = {ASSIGNED}, changed_seq = {seq_p} WHERE {c}");
         q.exec(conn).await?;
     }
     Ok(n)
@@ -203,10 +204,10 @@ pub async fn tick(env: &Env) -> AppResult<Vec<(Uuid, Applied)>> {
         &env.db.read,
         &format!(
             "SELECT DISTINCT org_id FROM assignments WHERE \
-               (status = 'LOCKED' AND unlock_at <= $1 AND {}) \
+               (status = {LOCKED} AND unlock_at <= $1 AND {}) \
             OR (status IN {OPEN_STATUSES} AND overdue_at IS NULL AND due_at <= $1) \
-            OR (status = 'COMPLETED' AND expires_at <= $1) \
-            OR (status IN ('COMPLETED', 'EXPIRED') AND NOT renewal_done AND renew_at <= $1)",
+            OR (status = {COMPLETED} AND expires_at <= $1) \
+            OR (status IN ({COMPLETED}, {EXPIRED}) AND NOT renewal_done AND renew_at <= $1)",
             engine::prerequisites_met("assignments.user_id", "assignments.course_id", "$1")
         ),
         crate::vals![now],

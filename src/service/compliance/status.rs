@@ -23,6 +23,7 @@ use crate::service::sql::Q;
 use crate::service::viewer::Viewer;
 
 use super::summary::NEVER;
+use crate::service::rows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CourseState {
@@ -311,7 +312,7 @@ pub async fn of_user(
     user_id: Uuid,
     at: At,
 ) -> AppResult<UserCompliance> {
-    if crate::service::user::find(conn, viewer.org_id, user_id)
+    if rows::find::<entity::user::Entity>(conn, viewer.org_id, user_id)
         .await?
         .is_none()
         || !authz::can_see_user(conn, viewer, user_id).await?

@@ -14,6 +14,7 @@
 //! "Current" means incomplete and open, or completed with a validity that has not reached its
 //! renewal window. Completed work is never withdrawn.
 
+use entity::assignment::sql::{ASSIGNED, COMPLETED, LOCKED, WITHDRAWN};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -26,12 +27,12 @@ use crate::service::sql::Q;
 use crate::service::unit::Write;
 
 /// The statuses of an incomplete, open assignment.
-pub const OPEN_STATUSES: &str = "('LOCKED', 'ASSIGNED', 'IN_PROGRESS')";
+pub const OPEN_STATUSES: &str = entity::assignment::OPEN_SQL;
 
 /// SQL: assignment `a` is the current one of its (user, course) at `now` (a bound placeholder).
 fn current(a: &str, now: &str) -> String {
     format!(
-        "({a}.status IN {OPEN_STATUSES} OR ({a}.status = 'COMPLETED' AND ({a}.renew_at IS NULL OR {a}.renew_at > {now})))"
+        "({a}.status IN {OPEN_STATUSES} OR ({a}.status = {COMPLETED} AND ({a}.renew_at IS NULL OR {a}.renew_at > {now})))"
     )
 }
 
@@ -63,9 +64,9 @@ pub async fn apply(w: &Write, scope: &Scope, courses: Option<&[Uuid]>) -> AppRes
             "INSERT INTO assignments (id, org_id, user_id, course_id, status, kept, assigned_at, unlock_at, due_at, \
                                       completed_at, expires_at, renew_at, completion_id, changed_seq) \
              SELECT id, {org}, user_id, course_id, \
-                    CASE WHEN completion_id IS NOT NULL THEN 'COMPLETED' \
-                         WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN 'LOCKED' \
-                         WHEN NOT {met} THEN 'LOCKED' ELSE 'ASSIGNED' END, \
+                    CASE WHEN completion_id IS NOT NULL THEN {COMPLETED} \
+                         WHEN unlock_at IS NOT NULL AND unlock_at > {now_p} THEN {LOCKED} \
+                         WHEN NOT {met} THEN {LOCKED} ELSE {ASSIGNED} END, \
                     FALSE, {now_p}, unlock_at, due_at, completed_at, expires_at, renew_at, completion_id, {seq_p} FROM sg_new"
         );
         q.exec(conn).await?;
@@ -163,7 +164,7 @@ pub async fn apply(w: &Write, scope: &Scope, courses: Option<&[Uuid]>) -> AppRes
         let mut q = Q::new();
         let (now_p, seq_p) = (q.bind(now), q.bind(seq));
         q.text = format!(
-            "UPDATE assignments SET status = 'WITHDRAWN', withdrawn_at = {now_p}, changed_seq = {seq_p} \
+            "UPDATE assignments SET status = {WITHDRAWN}, withdrawn_at = {now_p}, changed_seq = {seq_p} \
              WHERE id IN (SELECT id FROM sg_exit WHERE keep = 0)"
         );
         q.exec(conn).await?;
@@ -193,7 +194,7 @@ pub async fn apply(w: &Write, scope: &Scope, courses: Option<&[Uuid]>) -> AppRes
     let mut q = Q::new();
     let (kind, now_p) = (q.bind(EventKind::Unlocked.as_str()), q.bind(now));
     let unlockable = format!(
-        "id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
+        "id IN {changed} AND status = {LOCKED} AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
         prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
     );
     q.text = format!(
@@ -203,7 +204,7 @@ pub async fn apply(w: &Write, scope: &Scope, courses: Option<&[Uuid]>) -> AppRes
         let mut q = Q::new();
         let now_p = q.bind(now);
         q.text = format!(
-            "UPDATE assignments SET status = 'ASSIGNED' WHERE id IN {changed} AND status = 'LOCKED' AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
+            "UPDATE assignments SET status = {ASSIGNED} WHERE id IN {changed} AND status = {LOCKED} AND (unlock_at IS NULL OR unlock_at <= {now_p}) AND {}",
             prerequisites_met("assignments.user_id", "assignments.course_id", &now_p)
         );
         q.exec(conn).await?;

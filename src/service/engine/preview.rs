@@ -2,6 +2,7 @@
 //! were created (or rule `replacing` were replaced) with `spec`. Read-only: plain SELECTs on
 //! the read pool, the same audience SQL the engine applies, nothing staged or written.
 
+use entity::assignment::sql::COMPLETED;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
@@ -34,7 +35,7 @@ fn gain_sql(q: &mut Q, org_id: Uuid, now: i64, spec: &RuleSpec, course: Uuid) ->
     let (c, now_p) = (q.bind(course), q.bind(now));
     format!(
         "SELECT aud.user_id FROM ({aud}) aud WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = aud.user_id \
-         AND a.course_id = {c} AND (a.status IN {OPEN_STATUSES} OR (a.status = 'COMPLETED' AND (a.renew_at IS NULL OR a.renew_at > {now_p}))))"
+         AND a.course_id = {c} AND (a.status IN {OPEN_STATUSES} OR (a.status = {COMPLETED} AND (a.renew_at IS NULL OR a.renew_at > {now_p}))))"
     )
 }
 

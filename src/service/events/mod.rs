@@ -29,34 +29,7 @@ use entity::assignment;
 pub use bus::EventBus;
 
 /// Every kind of assignment event, as stored in `assignment_events.kind`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum EventKind {
-    Assigned,
-    Unlocked,
-    Started,
-    Completed,
-    Withdrawn,
-    Overdue,
-    Expired,
-    RenewalOpened,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+pub use entity::assignment_event::Kind as EventKind;
 
 /// Every kind's stored word.
 pub fn kinds() -> impl Iterator<Item = &'static str> {
