@@ -2130,7 +2130,7 @@ mod engine_bench {
                 let t = Instant::now();
                 let courses: Vec<_> = next.iter().map(|b| b.course_id).collect();
                 let (again, _) = skillgraph::service::unit::system(&org.state, org.org_id, async |w| {
-                    w.reconcile_now(engine::Scope::All, Some(courses)).await
+                    skillgraph::service::engine::reconcile(w, engine::Scope::All, Some(courses)).await
                 })
                 .await
                 .unwrap_or_else(|e| panic!("re-run: {e:?}"));

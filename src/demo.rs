@@ -297,7 +297,7 @@ async fn seed(w: &Write, org_id: Uuid) -> AppResult<Demo> {
     seed_ratings(w, learner_id, role_ids[LEARNER_TARGET]).await?;
     seed_training(w, &groups).await?;
     // The history below completes the assignments the rules made.
-    w.flush().await?;
+    crate::service::unit::flush(w).await?;
     seed_history(w).await?;
     seed_tracks(w, &heads, &role_ids, admin.id).await?;
     Ok(Demo {
@@ -671,7 +671,7 @@ async fn seed_tracks(
             },
         )
         .await?;
-        w.flush().await?;
+        crate::service::unit::flush(w).await?;
         // Progress: learner i completes the first k steps, k falling off along the track.
         let learners = sql::ids(
             conn,

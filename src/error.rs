@@ -34,6 +34,10 @@ pub enum AppError {
         errors: Vec<RowError>,
     },
     Conflict(String),
+    /// A unique index refused a row. The statement's caller names what that means
+    /// (`on_unique`); unnamed, clients see a generic CONFLICT. Holds the database's detail,
+    /// which names the index (PostgreSQL) or its columns (SQLite).
+    Unique(String),
     RateLimited(String),
     /// The cause is logged, never shown.
     Internal(String),
@@ -71,6 +75,7 @@ impl AppError {
             AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) => {
                 m.clone()
             }
+            AppError::Unique(_) => "the object already exists".into(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::Validation { message, .. } | AppError::ValidationList { message, .. } => {
                 message.clone()
@@ -87,7 +92,7 @@ impl AppError {
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Validation { .. } | AppError::ValidationList { .. } => "VALIDATION",
-            AppError::Conflict(_) => "CONFLICT",
+            AppError::Conflict(_) | AppError::Unique(_) => "CONFLICT",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
         }
@@ -97,34 +102,33 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            return AppError::Conflict(conflict_message(&detail));
+            return AppError::Unique(detail);
         }
         AppError::Internal(err.to_string())
     }
 }
 
-/// A readable message for a unique-constraint violation, named by its index.
-fn conflict_message(detail: &str) -> String {
-    const KNOWN: &[(&str, &str)] = &[
-        (
-            "email",
-            "a user with this email already exists in the organization",
-        ),
-        (
-            "tracks",
-            "a track with this name already exists in the organization",
-        ),
-        (
-            "roles",
-            "a role with this name already exists in the organization",
-        ),
-        ("memberships", "the user is already a member of this group"),
-    ];
-    KNOWN
-        .iter()
-        .find(|(needle, _)| detail.contains(needle))
-        .map(|(_, message)| message.to_string())
-        .unwrap_or_else(|| "the object already exists".to_string())
+/// A unique index whose violation means something to the client: its name, which PostgreSQL
+/// reports, and its columns as SQLite reports them (`table.column, …`).
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueIndex {
+    pub name: &'static str,
+    pub columns: &'static str,
+    pub message: &'static str,
+}
+
+impl AppError {
+    /// Where a statement runs: a violation of `index` becomes CONFLICT with its message.
+    pub fn on_unique(self, index: &UniqueIndex) -> AppError {
+        match self {
+            AppError::Unique(detail)
+                if detail.contains(index.name) || detail.contains(index.columns) =>
+            {
+                AppError::Conflict(index.message.to_string())
+            }
+            other => other,
+        }
+    }
 }
 
 impl ErrorExtensions for AppError {

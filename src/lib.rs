@@ -68,7 +68,7 @@ pub async fn serve(
             std::time::Duration::from_secs(state.settings.tick_seconds),
         );
     }
-    service::events::spawn_prune_loop(
+    service::events::retention::spawn_prune_loop(
         &state,
         state.settings.event_retention_days,
         std::time::Duration::from_secs(3600),

@@ -14,6 +14,7 @@ use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::rows;
 use crate::service::sql::{self, Q};
+use crate::service::track::{self, Track};
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::viewer::OrgRole;
 use crate::service::viewer::Viewer;
@@ -212,7 +213,7 @@ pub async fn record(
             Some(t) => Some(rows::require::<entity::track::Entity>(tx, org_id, t).await?),
             None => None,
         };
-        authz::require_assessor(tx, viewer, track.as_ref(), user_id).await?;
+        require_assessor(tx, viewer, track.as_ref(), user_id).await?;
         let comment = validate::optional_text("comment", comment.as_deref())?;
         let recorded = record_in(w, &rubric, user_id, viewer.user_id, &scores, comment).await?;
         Ok(recorded)
@@ -445,4 +446,36 @@ pub async fn list_visible(
         out.entry(key).or_default().push(a);
     }
     Ok(out)
+}
+
+/// Who may assess `user_id` with a rubric of `track` (None: an organization-wide rubric):
+/// OWNER, ADMIN and HR anyone; the track's owner its learners; a MANAGER their reports. A
+/// viewer who may assess someone, asking about a person outside their reach (not a learner of
+/// their track, not a report), gets NOT_FOUND; anyone else (a manager assessing themself
+/// included) FORBIDDEN.
+async fn require_assessor(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    track: Option<&Track>,
+    user_id: Uuid,
+) -> AppResult<()> {
+    if viewer.sees_everyone() {
+        return Ok(());
+    }
+    let owns_track = track.is_some_and(|t| t.owner_id == viewer.user_id);
+    let learner_of_track = match track {
+        Some(t) if owns_track => track::is_learner(conn, t.id, user_id).await?,
+        _ => false,
+    };
+    let sees = learner_of_track || authz::can_see_user(conn, viewer, user_id).await?;
+    let manages = viewer.role == OrgRole::Manager && sees && user_id != viewer.user_id;
+    if learner_of_track || manages {
+        return Ok(());
+    }
+    if (owns_track || viewer.role == OrgRole::Manager) && !sees {
+        return Err(AppError::not_found("user"));
+    }
+    Err(AppError::forbidden(
+        "only OWNER, ADMIN, HR, the owner of the rubric's track (for its learners) or the user's manager may assess",
+    ))
 }

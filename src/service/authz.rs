@@ -194,38 +194,6 @@ pub fn require_track_reader(viewer: &Viewer, track_owner: Uuid) -> AppResult<()>
     }
 }
 
-/// Who may assess `user_id` with a rubric of `track` (None: an organization-wide rubric):
-/// OWNER, ADMIN and HR anyone; the track's owner its learners; a MANAGER their reports. A
-/// viewer who may assess someone, asking about a person outside their reach (not a learner of
-/// their track, not a report), gets NOT_FOUND; anyone else (a manager assessing themself
-/// included) FORBIDDEN.
-pub async fn require_assessor(
-    conn: &impl ConnectionTrait,
-    viewer: &Viewer,
-    track: Option<&super::track::Track>,
-    user_id: Uuid,
-) -> AppResult<()> {
-    if viewer.sees_everyone() {
-        return Ok(());
-    }
-    let owns_track = track.is_some_and(|t| t.owner_id == viewer.user_id);
-    let learner_of_track = match track {
-        Some(t) if owns_track => super::track::is_learner(conn, t.id, user_id).await?,
-        _ => false,
-    };
-    let sees = learner_of_track || can_see_user(conn, viewer, user_id).await?;
-    let manages = viewer.role == OrgRole::Manager && sees && user_id != viewer.user_id;
-    if learner_of_track || manages {
-        return Ok(());
-    }
-    if (owns_track || viewer.role == OrgRole::Manager) && !sees {
-        return Err(AppError::not_found("user"));
-    }
-    Err(AppError::forbidden(
-        "only OWNER, ADMIN, HR, the owner of the rubric's track (for its learners) or the user's manager may assess",
-    ))
-}
-
 /// Which users a viewer may see: everyone (OWNER, ADMIN, HR), themself (LEARNER), or a set
 /// (a MANAGER: themself and their reports). Computed once per request and shared by every
 /// resolver and list of that request; the first two cost nothing, not even an allocation.

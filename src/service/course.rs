@@ -198,7 +198,7 @@ pub async fn update_in(w: &Write, id: Uuid, changes: CourseChanges) -> AppResult
     if prerequisites != before_prereqs {
         // Rules requiring the course now require other prerequisites; and assignments held
         // only by a prerequisite that is gone unlock.
-        w.reconcile_now(crate::service::engine::Scope::All, Some(vec![id]))
+        crate::service::engine::reconcile(w, crate::service::engine::Scope::All, Some(vec![id]))
             .await?;
         crate::service::compliance::scheduler::unlock_freed(w, id).await?;
     }

@@ -5,7 +5,7 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{Named, Permission};
 use crate::service::engine::{Outcome, Scope};
@@ -15,6 +15,13 @@ use crate::service::viewer::Viewer;
 use crate::service::{group, sql};
 use crate::vals;
 use entity::membership;
+
+/// The database's backstop for a name check that raced another change.
+const ALREADY_MEMBER: UniqueIndex = UniqueIndex {
+    name: "ux_memberships_current",
+    columns: "memberships.user_id, memberships.group_id",
+    message: "the user is already a member of this group",
+};
 
 /// The outcome of `add`: the current membership and whether this call created it.
 pub struct Added {
@@ -230,7 +237,8 @@ async fn insert(
          VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
         vals![id, w.org_id, user_id, group_id, since, w.now, w.seq],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&ALREADY_MEMBER))?;
     sql::one(w, "SELECT * FROM memberships WHERE id = $1", vals![id])
         .await?
         .ok_or_else(|| AppError::internal("inserted membership vanished"))

@@ -29,6 +29,7 @@ pub mod unit;
 pub mod user;
 pub mod validate;
 pub mod viewer;
+pub mod write;
 
 /// Microseconds since the epoch of the environment's clock: the storage format of every time
 /// column.

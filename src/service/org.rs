@@ -4,12 +4,19 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject};
 use crate::service::unit::{self, Env, Write};
 use crate::service::{sql, user, validate};
 use crate::vals;
 use entity::{organization, user as user_entity};
+
+/// Only one demo organization exists (two servers seeding at once: one wins).
+const DEMO_EXISTS: UniqueIndex = UniqueIndex {
+    name: "ux_organizations_demo",
+    columns: "organizations.demo",
+    message: "the demo organization exists already",
+};
 
 pub struct CreatedOrg {
     pub org: organization::Model,
@@ -58,7 +65,8 @@ pub async fn found<T>(
             .ok_or_else(|| AppError::internal("new organization vanished"))?;
         then(w, org).await
     })
-    .await?;
+    .await
+    .map_err(|e| e.on_unique(&DEMO_EXISTS))?;
     Ok(value)
 }
 

@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::course::Change;
@@ -21,6 +21,20 @@ use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::{role, role_category, role_link, role_skill, user as user_entity};
+
+/// The database's backstop for a name check that raced another change.
+const CATEGORY_NAME_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_role_categories_name",
+    columns: "role_categories.org_id, role_categories.name_norm",
+    message: "a role category with this name already exists in the organization",
+};
+
+/// The database's backstop for a name check that raced another change.
+const ROLE_NAME_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_roles_name",
+    columns: "roles.org_id, roles.name_norm",
+    message: "a role with this name already exists in the organization",
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewRole {
@@ -76,7 +90,8 @@ pub async fn create_in(w: &Write, input: NewRole) -> AppResult<role::Model> {
             now
         ],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&ROLE_NAME_TAKEN))?;
     let role = rows::require::<entity::role::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::RoleCreated,
@@ -145,7 +160,8 @@ pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<r
             org_id
         ],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&ROLE_NAME_TAKEN))?;
     let after = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
     w.audit(
         Action::RoleUpdated,
@@ -732,7 +748,8 @@ pub async fn create_category_in(
         "INSERT INTO role_categories (id, org_id, name, name_norm, featured, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
         vals![id, org_id, name.clone(), name.to_lowercase(), featured, now],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&CATEGORY_NAME_TAKEN))?;
     let c = rows::require::<entity::role_category::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::RoleCategoryCreated,
@@ -780,7 +797,8 @@ pub async fn update_category(
         "UPDATE role_categories SET name = $1, name_norm = $2, featured = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
         vals![after.name.clone(), after.name_norm.clone(), after.featured, now, id, org_id],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&CATEGORY_NAME_TAKEN))?;
     let after = rows::require::<entity::role_category::Entity>(tx, org_id, id).await?;
     w.audit(
 Action::RoleCategoryUpdated,

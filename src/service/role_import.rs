@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, RowError};
+use crate::error::{AppError, AppResult, RowError, UniqueIndex};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Permission};
 use crate::service::skill::{self, Scale};
@@ -20,6 +20,13 @@ use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use entity::{role, role_link, role_skill};
+
+/// The database's backstop for a name check that raced another change.
+const ROLE_NAME_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_roles_name",
+    columns: "roles.org_id, roles.name_norm",
+    message: "a role with this name already exists in the organization",
+};
 
 /// The largest file accepted: 5 MiB.
 pub const MAX_CSV_BYTES: usize = 5 * 1024 * 1024;
@@ -877,7 +884,8 @@ async fn apply(
                 org_id
             ],
         )
-        .await?;
+        .await
+        .map_err(|e| e.on_unique(&ROLE_NAME_TAKEN))?;
         progress.advance(1);
     }
     let replaced: Vec<Uuid> = skill_rows

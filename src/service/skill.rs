@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::rows;
@@ -17,6 +17,13 @@ use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::{skill, skill_rating, user_skill};
+
+/// The database's backstop for a name check that raced another change.
+const SKILL_NAME_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_skills_name",
+    columns: "skills.org_id, skills.name_norm",
+    message: "a skill with this name already exists in the organization",
+};
 
 /// The scale an organization has until it sets its own.
 pub const DEFAULT_SCALE: [&str; 5] = ["Novice", "Beginner", "Competent", "Proficient", "Expert"];
@@ -174,7 +181,8 @@ pub async fn create_in(
         "INSERT INTO skills (id, org_id, name, name_norm, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
         vals![id, org_id, name.clone(), name.to_lowercase(), description, now],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&SKILL_NAME_TAKEN))?;
     let skill = rows::require::<entity::skill::Entity>(conn, org_id, id).await?;
     w.audit(
         Action::SkillCreated,
@@ -215,7 +223,8 @@ pub async fn update(
         "UPDATE skills SET name = $1, name_norm = $2, description = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
         vals![after.name.clone(), after.name_norm.clone(), after.description.clone(), now, id, org_id],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&SKILL_NAME_TAKEN))?;
     let after = rows::require::<entity::skill::Entity>(tx, org_id, id).await?;
     w.audit(
 Action::SkillUpdated,

@@ -8,17 +8,24 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Named, Permission};
+use crate::service::engine::policy::{self, BundleItem};
 use crate::service::engine::{Outcome, Scope};
 use crate::service::rows;
-use crate::service::rule::BundleItem;
 use crate::service::sql::{self, Q};
 use crate::service::unit::{self, Authority, Env, Write};
 use crate::service::validate;
 use crate::service::viewer::Viewer;
 use crate::vals;
+
+/// The database's backstop for a name check that raced another change.
+const TRACK_NAME_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_tracks_name",
+    columns: "tracks.org_id, tracks.name_norm",
+    message: "a track with this name already exists in the organization",
+};
 
 /// The most courses a track may hold (reports encode progress as a 62-bit mask).
 pub const MAX_COURSES: usize = 60;
@@ -106,7 +113,8 @@ pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         vals![id, org_id, name.clone(), name.to_lowercase(), description, input.role_id, input.owner_id, now],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&TRACK_NAME_TAKEN))?;
     write_courses(conn, org_id, id, &input.courses).await?;
     let track = rows::require::<entity::track::Entity>(conn, org_id, id).await?;
     w.audit(
@@ -163,7 +171,8 @@ pub async fn update(
         "UPDATE tracks SET name = $1, name_norm = $2, description = $3, role_id = $4, owner_id = $5, updated_at = $6 WHERE id = $7",
         vals![name.clone(), name.to_lowercase(), description, role_id, owner_id, now, id],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&TRACK_NAME_TAKEN))?;
     let courses = match &changes.courses {
         Some(list) => {
             check_courses(tx, org_id, list).await?;
@@ -198,7 +207,7 @@ pub async fn update(
                         vals![*r],
                     )
                     .await?;
-                    crate::service::rule::write_bundle(tx, org_id, *r, &items).await?;
+                    policy::write_bundle(tx, org_id, *r, &items).await?;
                 }
                 if !rules.is_empty() {
                     let touched: Vec<Uuid> = old.union(&new).copied().collect();

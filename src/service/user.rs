@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject};
 use crate::service::authz::{self, Named, Permission};
 use crate::service::engine::{Outcome, Scope};
@@ -18,6 +18,13 @@ use crate::service::validate::{self, Attributes, Email};
 use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::user;
+
+/// The database's backstop for a name check that raced another change.
+const EMAIL_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_users_email",
+    columns: "users.org_id, users.email_norm",
+    message: "a user with this email already exists in the organization",
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -87,7 +94,8 @@ pub async fn create_in(w: &Write, input: NewUser) -> AppResult<user::Model> {
             w.now
         ],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&EMAIL_TAKEN))?;
     write_attributes(w, org_id, id, &attributes).await?;
     let user = rows::require::<entity::user::Entity>(w, org_id, id).await?;
     w.audit(

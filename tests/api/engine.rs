@@ -897,7 +897,7 @@ async fn reconcile_is_idempotent() {
         Scope::Users(vec![app.admin_id]),
     ] {
         let (out, _) = skillgraph::service::unit::system(&app.state, app.org_id, async |w| {
-            w.reconcile_now(scope, None).await
+            skillgraph::service::engine::reconcile(w, scope, None).await
         })
         .await
         .unwrap_or_else(|e| panic!("{}", e.message()));

@@ -645,7 +645,7 @@ async fn run_case(app: &TestApp, ops: &[Op]) -> Result<(), TestCaseError> {
         }
         // Reconciling everything again changes nothing and emits nothing.
         let (out, _) = skillgraph::service::unit::rehearse(&app.state, w.org, async |w| {
-            w.reconcile_now(Scope::All, None).await
+            skillgraph::service::engine::reconcile(w, Scope::All, None).await
         })
         .await
         .map_err(|e| TestCaseError::fail(e.message()))?;

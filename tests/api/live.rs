@@ -494,10 +494,10 @@ async fn a_cursor_older_than_the_retention_period_must_resync() {
     joiner(&app, &t).await;
     let old = poll_all(&app, &app.admin, json!({}), None).await;
     // Within the retention period nothing is pruned.
-    assert_eq!(events::prune(&app.state, 90).await.unwrap(), 0);
+    assert_eq!(events::retention::prune(&app.state, 90).await.unwrap(), 0);
     app.clock.advance(chrono::Duration::days(91));
     let fresh = joiner(&app, &t).await;
-    assert_eq!(events::prune(&app.state, 90).await.unwrap(), 2);
+    assert_eq!(events::retention::prune(&app.state, 90).await.unwrap(), 2);
     assert_eq!(
         users_of(&poll_all(&app, &app.admin, json!({}), None).await),
         vec![fresh]

@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::MICROS_PER_DAY;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, UniqueIndex};
 use crate::service::audit::{Action, Subject, SubjectType};
 use crate::service::authz::{self, Permission};
 use crate::service::engine::OPEN_STATUSES;
@@ -21,6 +21,13 @@ use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::assignment::Status;
 use entity::{assignment as assignment_entity, completion};
+
+/// The database's backstop for a name check that raced another change.
+const EXTERNAL_ID_TAKEN: UniqueIndex = UniqueIndex {
+    name: "ux_completions_external",
+    columns: "completions.org_id, completions.external_id",
+    message: "a completion with this externalId is already recorded",
+};
 
 /// Marks an assignment started (`STARTED` event). The assignee or OWNER/ADMIN/HR may.
 pub async fn start(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<assignment_entity::Model> {
@@ -200,7 +207,8 @@ pub async fn record_in(w: &Write, input: NewCompletion) -> AppResult<Recorded> {
             w.actor.user_id()
         ],
     )
-    .await?;
+    .await
+        .map_err(|e| e.on_unique(&EXTERNAL_ID_TAKEN))?;
     if let Some(a) = &open {
         sql::exec(
             tx,

@@ -139,7 +139,8 @@ pub async fn advance_in(w: &Write, user: Option<Uuid>) -> AppResult<Applied> {
     if !users.is_empty() {
         w.about(Subject::organization(org_id));
         for chunk in users.chunks(1000) {
-            let outcome = w.reconcile_now(Scope::Users(chunk.to_vec()), None).await?;
+            let outcome =
+                crate::service::engine::reconcile(w, Scope::Users(chunk.to_vec()), None).await?;
             applied.renewals_opened += outcome.created.len() as u64;
         }
         let mut q = Q::new();

@@ -28,8 +28,8 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::service::engine::OPEN_STATUSES;
 use crate::service::sql::Q;
+use entity::assignment::OPEN_SQL as OPEN_STATUSES;
 
 /// "Never": no due date, no expiry. Shared with `status`.
 pub const NEVER: i64 = i64::MAX / 2;

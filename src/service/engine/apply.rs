@@ -24,7 +24,7 @@ use super::{Outcome, Scope, prerequisites_met};
 use crate::error::AppResult;
 use crate::service::events::{self, EventKind};
 use crate::service::sql::Q;
-use crate::service::unit::Write;
+use crate::service::write::Write;
 
 /// The statuses of an incomplete, open assignment.
 pub const OPEN_STATUSES: &str = entity::assignment::OPEN_SQL;

@@ -12,8 +12,8 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use uuid::Uuid;
 
 use super::Scope;
+use super::policy::{Audience, Criterion, CriterionOp, JOB_TITLE};
 use crate::error::AppResult;
-use crate::service::rule::{Audience, Criterion, CriterionOp, JOB_TITLE};
 use crate::service::sql::{self, Q};
 
 /// `SELECT user_id, entered` of everyone in `audience` (within `scope`) at `now`.

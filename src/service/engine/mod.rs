@@ -17,8 +17,12 @@
 
 mod apply;
 pub mod audience;
+pub mod policy;
 pub mod preview;
+pub mod scope;
 mod stage;
+
+pub use scope::{Outcome, Scope};
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,51 +31,23 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::service::audit::Action;
+use crate::service::audit::entry::Action;
 use crate::service::sql;
-use crate::service::unit::Write;
+use crate::service::write::Write;
 use crate::vals;
 
 pub use apply::OPEN_STATUSES;
 
-/// Whose assignments to reconcile.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    /// These users (a hire, a membership or profile change).
-    Users(Vec<Uuid>),
-    /// The current members of a group and its subgroups (a group moved).
-    Members(Uuid),
-    /// Everyone in the organization (a rule change).
-    All,
-}
-
 /// At most this many users are evaluated in Rust; larger scopes go through SQL.
 const SMALL_SCOPE: usize = 64;
-
-/// What a reconcile changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub created: Vec<Uuid>,
-    pub withdrawn: Vec<Uuid>,
-}
-
-impl Outcome {
-    pub fn merge(&mut self, other: Outcome) {
-        self.created.extend(other.created);
-        self.withdrawn.extend(other.withdrawn);
-    }
-}
 
 /// Makes the assignments of `scope` (restricted to `courses` when given) equal to what the
 /// active rules require now. Idempotent: a second call changes nothing and emits no event.
 ///
-/// Called by the unit of work (`Write::reconcile_now`, and before commit for what the change
-/// asked with `Write::reconcile`), inside the change's transaction.
-pub(crate) async fn reconcile(
-    w: &Write,
-    scope: Scope,
-    courses: Option<Vec<Uuid>>,
-) -> AppResult<Outcome> {
+/// Runs inside the change's transaction: the unit of work calls it before commit for what the
+/// change asked with `Write::reconcile`; a change that must see the result at once calls it
+/// itself. What it changes is part of the change's outcome.
+pub async fn reconcile(w: &Write, scope: Scope, courses: Option<Vec<Uuid>>) -> AppResult<Outcome> {
     if matches!(&scope, Scope::Users(u) if u.is_empty())
         || matches!(&courses, Some(c) if c.is_empty())
     {
@@ -91,6 +67,7 @@ pub(crate) async fn reconcile(
     }
     stage::expand_prerequisites(w).await?;
     let outcome = apply::apply(w, &scope, courses.as_deref()).await?;
+    w.add_outcome(&outcome);
     if !outcome.created.is_empty() || !outcome.withdrawn.is_empty() {
         const LISTED: usize = 100;
         w.audit(

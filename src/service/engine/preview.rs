@@ -9,9 +9,10 @@ use uuid::Uuid;
 use super::Scope;
 use super::apply::OPEN_STATUSES;
 use super::audience;
+use super::policy::{self, ExitPolicy, RuleSpec};
 use crate::error::AppResult;
-use crate::service::rule::{self, ExitPolicy, RuleSpec};
 use crate::service::sql::Q;
+use entity::rule;
 
 /// The users of one course who would gain (or lose) it.
 #[derive(Debug, Clone)]
@@ -98,27 +99,23 @@ pub async fn preview(
     org_id: Uuid,
     now: i64,
     spec: &RuleSpec,
-    replacing: Option<Uuid>,
+    replacing: Option<&rule::Model>,
     limit: usize,
 ) -> AppResult<Impact> {
     let mut impact = Impact::default();
     let mut pieces: Vec<Piece<'_>> = Vec::new();
     // Replacing an active rule that keeps its audience alters only the courses added, removed
     // or re-timed — what `rule::update` reconciles; otherwise every course of either bundle.
-    let old_rule = match replacing {
-        Some(r) => rule::find(conn, org_id, r).await?,
-        None => None,
-    };
     let old = match replacing {
-        Some(r) => rule::bundle_of(conn, &[r])
+        Some(r) => policy::bundle_of(conn, &[r.id])
             .await?
-            .remove(&r)
+            .remove(&r.id)
             .unwrap_or_default(),
         None => vec![],
     };
-    let considered: Option<Vec<Uuid>> = match &old_rule {
-        Some(o) if o.active && spec.active && rule::audience_of(o) == spec.audience => Some(
-            rule::affected_courses(&spec.audience, &old, &spec.audience, &spec.courses),
+    let considered: Option<Vec<Uuid>> = match replacing {
+        Some(o) if o.active && spec.active && policy::audience_of(o) == spec.audience => Some(
+            policy::affected_courses(&spec.audience, &old, &spec.audience, &spec.courses),
         ),
         _ => None,
     };
@@ -134,8 +131,8 @@ pub async fn preview(
             }
         }
     }
-    if let Some(rule_id) = replacing {
-        let was_active = old_rule.as_ref().is_some_and(|r| r.active);
+    if let Some(rule_id) = replacing.map(|r| r.id) {
+        let was_active = replacing.is_some_and(|r| r.active);
         if was_active && spec.on_exit == ExitPolicy::Withdraw {
             for item in old.iter().filter(|i| considered(i.course_id)) {
                 let course = item.course_id;

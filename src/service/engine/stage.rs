@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::Scope;
 use super::audience::{self, Facts};
+use super::policy::{self, BundleItem, LoadedRule};
 use crate::clock::MICROS_PER_DAY;
 use crate::error::AppResult;
-use crate::service::rule::{self, BundleItem, LoadedRule};
 use crate::service::sql::{self, Q};
 use entity::rule as rule_entity;
 
@@ -79,7 +79,7 @@ pub async fn active_rules(
     q.push(" ORDER BY created_at, id");
     let rows: Vec<rule_entity::Model> = q.all(conn).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut bundles = rule::bundle_of(conn, &ids).await?;
+    let mut bundles = policy::bundle_of(conn, &ids).await?;
     Ok(rows
         .iter()
         .map(|r| {

@@ -20,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-use super::Event;
+use super::event::Event;
 use crate::error::AppResult;
 
 /// The PostgreSQL channel the `assignment_events_notify` trigger signals (payload: org id).

@@ -10,7 +10,11 @@
 //! because it reads the table, never the writer's memory.
 
 pub mod bus;
+mod event;
 pub mod live;
+pub mod retention;
+
+pub use event::{Event, cursor};
 
 use std::collections::HashSet;
 
@@ -19,10 +23,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::authz;
-use crate::service::page::{Page, PageRequest, decode_cursor, encode_cursor};
+use crate::service::page::{Page, PageRequest, decode_cursor};
 use crate::service::sql::{self, Q};
-use crate::service::unit::{self, Env, Write};
 use crate::service::viewer::Viewer;
+use crate::service::write::Write;
 use crate::vals;
 use entity::assignment;
 
@@ -65,33 +69,6 @@ pub async fn append_selected(w: &Write, mut rows: Q) -> AppResult<u64> {
         rows.text
     );
     rows.exec(w).await
-}
-
-/// One event with the assignment it is about, as the assignment stood when the event was read.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub seq: i64,
-    /// The opaque cursor (`cursor(org, seq)`), made once per event rather than once per
-    /// subscriber that receives it.
-    pub cursor: String,
-    pub at: i64,
-    pub kind: String,
-    pub assignment: assignment::Model,
-}
-
-impl Event {
-    pub fn user_id(&self) -> Uuid {
-        self.assignment.user_id
-    }
-
-    pub fn course_id(&self) -> Uuid {
-        self.assignment.course_id
-    }
-}
-
-/// The opaque cursor of an event: its organization and sequence number.
-pub fn cursor(org_id: Uuid, seq: i64) -> String {
-    encode_cursor(&(org_id, seq))
 }
 
 /// Decodes `after` for `viewer`: a cursor that does not decode, or names another organization,
@@ -386,75 +363,4 @@ pub async fn count(conn: &impl ConnectionTrait, filter: &Prepared) -> AppResult<
     let where_sql = filter.sql(&mut q);
     q.text = format!("SELECT COUNT(*) FROM assignment_events e WHERE {where_sql}");
     q.scalar_i64(conn).await
-}
-
-/// Deletes every event older than `retention_days` (by the state's clock) and records, per
-/// organization, how far pruning went. Returns how many events were deleted. Safe with several
-/// instances: a second pruner waits for the first and then finds less to do.
-pub async fn prune(env: &Env, retention_days: u32) -> AppResult<u64> {
-    let cutoff = env.now_micros() - i64::from(retention_days) * 86_400_000_000;
-    let now = env.now_micros();
-    unit::housekeeping(env, async |tx| prune_in(tx, cutoff, now).await).await
-}
-
-async fn prune_in(tx: &sea_orm::DatabaseTransaction, cutoff: i64, now: i64) -> AppResult<u64> {
-    let horizons: Vec<(Uuid, i64)> = {
-        let rows = tx
-            .query_all_raw(sql::stmt(
-                tx,
-                "SELECT org_id, MAX(seq) FROM assignment_events WHERE at < $1 GROUP BY org_id",
-                vals![cutoff],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get_by_index(0)?, r.try_get_by_index(1)?)))
-            .collect::<AppResult<_>>()?
-    };
-    if horizons.is_empty() {
-        return Ok(0);
-    }
-    sql::exec(
-        tx,
-        "INSERT INTO assignment_event_prune_permits (id) VALUES (1)",
-        vec![],
-    )
-    .await?;
-    let mut deleted = 0;
-    for (org_id, through) in horizons {
-        deleted += sql::exec(
-            tx,
-            "DELETE FROM assignment_events WHERE org_id = $1 AND seq <= $2",
-            vals![org_id, through],
-        )
-        .await?;
-        sql::exec(
-            tx,
-            "INSERT INTO assignment_event_horizons (org_id, pruned_through, pruned_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (org_id) DO UPDATE SET pruned_through = excluded.pruned_through, pruned_at = excluded.pruned_at",
-            vals![org_id, through, now],
-        )
-        .await?;
-    }
-    sql::exec(tx, "DELETE FROM assignment_event_prune_permits", vec![]).await?;
-    Ok(deleted)
-}
-
-/// Prunes every `every` (when the retention is not 0) until the process ends.
-pub fn spawn_prune_loop(env: &Env, days: u32, every: std::time::Duration) {
-    if days == 0 {
-        return;
-    }
-    let env = env.clone();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            match prune(&env, days).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, days, "pruned old assignment events"),
-                Err(e) => tracing::warn!(error = %e.message(), "pruning assignment events failed"),
-            }
-        }
-    });
 }

@@ -2,175 +2,20 @@
 //! UPDATE and DELETE (database triggers). Read newest first by OWNER and ADMIN.
 
 use sea_orm::ConnectionTrait;
-use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::error::AppResult;
 use crate::service::authz::{self, Named, Permission};
 use crate::service::page::{Page, PageRequest};
 use crate::service::sql;
-use crate::service::unit::{self, Authority, Env, Write};
+use crate::service::unit::{self, Authority, Env};
+
+pub mod entry;
+
 use crate::service::viewer::Viewer;
 use crate::vals;
 use entity::audit_event;
-
-/// The named actions of the audit log (stored and shown as SCREAMING_SNAKE_CASE words).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum Action {
-    OrganizationCreated,
-    UserCreated,
-    UserUpdated,
-    UserDeactivated,
-    GroupCreated,
-    GroupUpdated,
-    GroupMoved,
-    GroupDeleted,
-    MembershipAdded,
-    MembershipRemoved,
-    UserTransferred,
-    RoleCreated,
-    PrimaryRoleSet,
-    CourseCreated,
-    CourseUpdated,
-    RuleCreated,
-    RuleUpdated,
-    RuleActivated,
-    RuleDeactivated,
-    RuleDeleted,
-    AssignmentsReconciled,
-    AssignmentStarted,
-    CompletionRecorded,
-    ScheduleApplied,
-    AuthzDenied,
-    SkillCreated,
-    SkillUpdated,
-    ProficiencyScaleSet,
-    SkillRated,
-    RoleCategoryCreated,
-    RoleCategoryUpdated,
-    RoleUpdated,
-    RoleDeleted,
-    RoleSkillsSet,
-    RolesLinked,
-    RolesUnlinked,
-    TargetRoleSet,
-    RolesImported,
-    SkillDependencyAdded,
-    SkillDependencyRemoved,
-    TrackCreated,
-    TrackUpdated,
-    RubricCreated,
-    AssessmentRecorded,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// The kinds of object an audit event is about.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum SubjectType {
-    Organization,
-    User,
-    Group,
-    Role,
-    RoleCategory,
-    Skill,
-    Course,
-    Rule,
-    Track,
-    Rubric,
-}
-
-impl SubjectType {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// What an audit event is about: a kind of object and its id. Events about a user's memberships
-/// and transfers name the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subject {
-    pub kind: SubjectType,
-    pub id: Option<Uuid>,
-}
-
-impl Subject {
-    pub fn new(kind: SubjectType, id: Uuid) -> Subject {
-        Subject { kind, id: Some(id) }
-    }
-
-    pub fn organization(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Organization, id)
-    }
-
-    pub fn user(id: Uuid) -> Subject {
-        Subject::new(SubjectType::User, id)
-    }
-
-    pub fn group(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Group, id)
-    }
-
-    pub fn role(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Role, id)
-    }
-
-    pub fn skill(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Skill, id)
-    }
-
-    pub fn course(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Course, id)
-    }
-
-    pub fn rule(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Rule, id)
-    }
-
-    pub fn track(id: Uuid) -> Subject {
-        Subject::new(SubjectType::Track, id)
-    }
-}
-
-/// Appends one event inside the change's transaction: its instant and actor are the change's.
-pub(crate) async fn record(
-    w: &Write,
-    action: Action,
-    subject: Subject,
-    before: Option<Json>,
-    after: Option<Json>,
-) -> AppResult<()> {
-    sql::exec(
-        w,
-        "INSERT INTO audit_events (id, org_id, at, actor_type, actor_id, action, subject_type, subject_id, before_json, after_json, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        vals![
-            Uuid::now_v7(),
-            w.org_id,
-            w.now,
-            w.actor.kind.as_str(),
-            w.actor.id,
-            action.as_str(),
-            subject.kind.as_str(),
-            subject.id,
-            before.map(|v| v.to_string()),
-            after.map(|v| v.to_string()),
-            w.actor.request_id.clone(),
-        ],
-    )
-    .await?;
-    Ok(())
-}
+pub use entry::{Action, Subject, SubjectType};
 
 /// Audits an operation refused for lack of permission, in a transaction of its own (the refused
 /// one wrote nothing): who tried which operation (`fields`) and which parts were refused
