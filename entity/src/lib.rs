@@ -1,6 +1,7 @@
 //! Database rows of skillgraph, one module per table. Nothing here knows about GraphQL: the API
 //! layer wraps these rows in its own types. Times are `i64` microseconds since the Unix epoch.
 
+pub mod api_client;
 pub mod assessment;
 pub mod assessment_score;
 pub mod assignment;

@@ -13,6 +13,7 @@ mod m20261125_000005_create_skill_tables;
 mod m20261125_000006_event_retention_and_wakeups;
 mod m20261125_000007_create_track_tables;
 mod m20261125_000008_compliance_summaries_and_group_history;
+mod m20261203_000009_create_api_clients;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_event_retention_and_wakeups::Migration),
             Box::new(m20261125_000007_create_track_tables::Migration),
             Box::new(m20261125_000008_compliance_summaries_and_group_history::Migration),
+            Box::new(m20261203_000009_create_api_clients::Migration),
         ]
     }
 }

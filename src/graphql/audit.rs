@@ -5,8 +5,10 @@ use async_graphql::{Context, ID, InputObject, Json, Object};
 use super::pagination::{Conn, connection};
 use super::scalars::DateTime;
 use super::{parse_opt_id, parts, to_id};
-use crate::service::audit as service;
+use crate::error::AppError;
+use crate::service::audit::{self as service, Action, SubjectType};
 use crate::service::page::PageRequest;
+use crate::service::viewer::ActorType;
 use entity::audit_event;
 
 /// One recorded change: who did what to which object, with before/after snapshots.
@@ -23,25 +25,26 @@ impl AuditEvent {
         DateTime::from_micros(self.0.at)
     }
 
-    /// The user who made the change; null when the system did (scheduler, command line).
+    /// Who made the change: the user's id (`actorType` USER) or the API client's (API_CLIENT);
+    /// null when the system did (engine, scheduler, command line).
     async fn actor_id(&self) -> Option<ID> {
         self.0.actor_id.map(to_id)
     }
 
-    /// `USER` or `SYSTEM`.
-    async fn actor_type(&self) -> &str {
-        &self.0.actor_type
+    /// Who made the change: a person, a partner's API client, or the system.
+    async fn actor_type(&self) -> async_graphql::Result<ActorType> {
+        parse_word(&self.0.actor_type)
     }
 
     /// What happened, e.g. `USER_CREATED`, `MEMBERSHIP_ADDED`, `USER_TRANSFERRED`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> async_graphql::Result<Action> {
+        parse_word(&self.0.action)
     }
 
     /// The kind of object changed: `USER`, `GROUP`, `ROLE`, `ORGANIZATION` …
     /// Membership and transfer events name the user.
-    async fn subject_type(&self) -> &str {
-        &self.0.subject_type
+    async fn subject_type(&self) -> async_graphql::Result<SubjectType> {
+        parse_word(&self.0.subject_type)
     }
 
     async fn subject_id(&self) -> Option<ID> {
@@ -72,12 +75,18 @@ impl AuditEvent {
     }
 }
 
+/// A stored word read back as its enum (an unknown one is a server fault, never the client's).
+fn parse_word<T: std::str::FromStr>(word: &str) -> async_graphql::Result<T> {
+    word.parse()
+        .map_err(|_| AppError::internal(format!("unknown audit word {word}")).into())
+}
+
 #[derive(InputObject, Default)]
 pub struct AuditFilter {
     pub subject_id: Option<ID>,
     pub actor_id: Option<ID>,
     /// Any of these actions.
-    pub actions: Option<Vec<String>>,
+    pub actions: Option<Vec<Action>>,
     /// From this instant on (inclusive).
     pub from: Option<DateTime>,
     /// Up to this instant (inclusive).
@@ -103,7 +112,9 @@ impl AuditQuery {
         let filter = service::AuditFilter {
             subject_id: parse_opt_id(&f.subject_id, "subject")?,
             actor_id: parse_opt_id(&f.actor_id, "actor")?,
-            actions: f.actions,
+            actions: f
+                .actions
+                .map(|a| a.iter().map(|a| a.as_str().to_string()).collect()),
             from: f.from.map(|t| t.micros()),
             to: f.to.map(|t| t.micros()),
         };

@@ -1,12 +1,14 @@
 //! The GraphQL layer: thin resolvers that read the viewer and state, call one service function
 //! and map the result. One file per concept; the roots merge them.
 
+pub mod api_client;
 pub mod assessment;
 pub mod assignment;
 pub mod audit;
 pub mod career;
 pub mod compliance;
 pub mod course;
+pub mod enums;
 pub mod event;
 pub mod group;
 pub mod loaders;
@@ -16,6 +18,7 @@ pub mod role;
 pub mod role_import;
 pub mod rule;
 pub mod scalars;
+pub mod scopes;
 pub mod skill;
 pub mod track;
 pub mod user;
@@ -47,6 +50,7 @@ pub struct Query(
     compliance::ComplianceQuery,
     event::EventQuery,
     audit::AuditQuery,
+    api_client::ApiClientQuery,
 );
 
 /// Every change. Each mutation takes one `input` and returns a payload naming what changed; each
@@ -64,6 +68,7 @@ pub struct Mutation(
     track::TrackMutation,
     assessment::AssessmentMutation,
     compliance::ComplianceMutation,
+    api_client::ApiClientMutation,
 );
 
 /// Live streams, over WebSocket at `/graphql` (`graphql-transport-ws` or the legacy
@@ -83,7 +88,8 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
         Subscription::default(),
     )
     .limit_depth(settings.max_depth)
-    .limit_complexity(settings.max_complexity);
+    .limit_complexity(settings.max_complexity)
+    .extension(scopes::ClientScopes);
     if settings.introspection {
         builder.finish()
     } else {
@@ -200,7 +206,7 @@ pub async fn execute_as(
     viewer: Viewer,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
-    let mutation = mutation_fields(&request);
+    let operation = operation_fields(&request, viewer.client.is_some());
     let request = with_request_data(request, state, viewer.clone());
     let response = execute(schema, request).await;
     let denied: Vec<String> = response
@@ -221,7 +227,7 @@ pub async fn execute_as(
                 .join(".")
         })
         .collect();
-    if let Some(fields) = mutation
+    if let Some(fields) = operation
         && !denied.is_empty()
         && let Err(e) = crate::service::audit::record_denial(state, &viewer, &fields, &denied).await
     {
@@ -230,8 +236,9 @@ pub async fn execute_as(
     response
 }
 
-/// The top-level fields of the operation, when it is a mutation.
-fn mutation_fields(request: &async_graphql::Request) -> Option<Vec<String>> {
+/// The top-level fields of the operation, when it is a mutation (or, for an API client, any
+/// operation: a client refused a query is audited too).
+fn operation_fields(request: &async_graphql::Request, any: bool) -> Option<Vec<String>> {
     use async_graphql::parser::types::{OperationType, Selection};
     let doc = async_graphql::parser::parse_query(&request.query).ok()?;
     let op = match &request.operation_name {
@@ -243,7 +250,7 @@ fn mutation_fields(request: &async_graphql::Request) -> Option<Vec<String>> {
         }
         None => doc.operations.iter().next()?.1,
     };
-    if op.node.ty != OperationType::Mutation {
+    if op.node.ty != OperationType::Mutation && !any {
         return None;
     }
     Some(

@@ -1,5 +1,6 @@
-//! Authentication at the edge: the bearer token of a request becomes its `Viewer`. A token is a
-//! signed JWT (`crate::jwt`); its user must exist in its organization and be active.
+//! Authentication at the edge: the bearer credential of a request becomes its `Viewer`. A
+//! credential is a signed JWT (`crate::jwt`) whose user must exist in its organization and be
+//! active, or an API client's secret (`service::api_client`).
 
 use uuid::Uuid;
 
@@ -16,8 +17,12 @@ pub fn bearer(value: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Verifies a bearer token and checks that its user exists in its organization and is active.
+/// Verifies a bearer credential: an API client's secret, or a JWT whose user exists in its
+/// organization and is active.
 pub async fn authenticate(state: &crate::state::AppState, token: &str) -> AppResult<Viewer> {
+    if crate::service::api_client::is_secret(token) {
+        return crate::service::api_client::authenticate(state, token).await;
+    }
     let claims = state.jwt.verify(token)?;
     let org_id = Uuid::parse_str(&claims.org)
         .map_err(|_| AppError::Unauthenticated("the token's organization is malformed".into()))?;

@@ -9,8 +9,8 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::service::viewer::OrgRole;
 use crate::service::viewer::Viewer;
+use crate::service::viewer::{ApiScope, OrgRole};
 use crate::vals;
 
 /// Coarse permissions of the matrix.
@@ -25,25 +25,126 @@ pub enum Permission {
     /// Delete roles.
     DeleteRoles,
     ReadAuditLog,
+    /// API clients (and, later, webhooks).
+    ManageIntegrations,
+    /// Start assignments and record completions for anyone.
+    RecordCompletions,
 }
 
+/// What an org role allows.
 pub fn allows(role: OrgRole, permission: Permission) -> bool {
     use OrgRole::*;
     use Permission::*;
     match permission {
-        ManageOrg | EditCatalog => matches!(role, Owner | Admin | Hr),
-        ManageRules | DeleteRoles | ReadAuditLog => matches!(role, Owner | Admin),
+        ManageOrg | EditCatalog | RecordCompletions => matches!(role, Owner | Admin | Hr),
+        ManageRules | DeleteRoles | ReadAuditLog | ManageIntegrations => {
+            matches!(role, Owner | Admin)
+        }
+    }
+}
+
+/// What an API client's scopes allow: people with PEOPLE_WRITE, completions with
+/// COMPLETIONS_WRITE; rules, courses, the catalogue, the audit log and integrations stay with
+/// people.
+fn scopes_allow(scopes: &[ApiScope], permission: Permission) -> bool {
+    match permission {
+        Permission::ManageOrg => scopes.contains(&ApiScope::PeopleWrite),
+        Permission::RecordCompletions => scopes.contains(&ApiScope::CompletionsWrite),
+        _ => false,
+    }
+}
+
+/// What the viewer may do: a person by their org role, an API client by its scopes.
+pub fn allows_viewer(viewer: &Viewer, permission: Permission) -> bool {
+    match &viewer.client {
+        Some(scopes) => scopes_allow(scopes, permission),
+        None => allows(viewer.role, permission),
     }
 }
 
 pub fn require(viewer: &Viewer, permission: Permission) -> AppResult<()> {
-    if allows(viewer.role, permission) {
+    if allows_viewer(viewer, permission) {
         Ok(())
+    } else if viewer.client.is_some() {
+        Err(AppError::forbidden(
+            "this API client's scopes do not allow this",
+        ))
     } else {
         Err(AppError::forbidden(format!(
             "the {} role may not do this",
             viewer.role.as_str()
         )))
+    }
+}
+
+/// The scope an API client needs for a top-level field of the schema; `None`: no client may
+/// use it (rules, courses, roles, the audit log, API clients and webhooks stay with people).
+pub fn scope_for_operation(field: &str) -> Option<ApiScope> {
+    const PEOPLE_WRITE: &[&str] = &[
+        "createUser",
+        "updateUser",
+        "deactivateUser",
+        "createGroup",
+        "updateGroup",
+        "moveGroup",
+        "deleteGroup",
+        "addMembership",
+        "removeMembership",
+        "transferUser",
+        "setPrimaryRole",
+        "syncPeople",
+    ];
+    const COMPLETIONS_WRITE: &[&str] = &["startAssignment", "recordCompletion"];
+    const EVENTS_READ: &[&str] = &["assignmentEvents"];
+    const REPORTS_READ: &[&str] = &[
+        "user",
+        "users",
+        "group",
+        "groups",
+        "assignment",
+        "assignments",
+        "complianceStatus",
+        "complianceReport",
+        "expiringCompletions",
+        "complianceTrend",
+        "complianceChanges",
+        "track",
+        "tracks",
+        "trackReport",
+        "cohort",
+        "cohorts",
+        "node",
+        "nodes",
+    ];
+    [
+        (PEOPLE_WRITE, ApiScope::PeopleWrite),
+        (COMPLETIONS_WRITE, ApiScope::CompletionsWrite),
+        (EVENTS_READ, ApiScope::EventsRead),
+        (REPORTS_READ, ApiScope::ReportsRead),
+    ]
+    .into_iter()
+    .find(|(fields, _)| fields.contains(&field))
+    .map(|(_, scope)| scope)
+}
+
+/// FORBIDDEN unless the viewer may use top-level field `field`: people always may (their org
+/// role decides inside), an API client only within its scopes. Introspection is open to all.
+pub fn require_operation(viewer: &Viewer, field: &str) -> AppResult<()> {
+    let Some(scopes) = &viewer.client else {
+        return Ok(());
+    };
+    if field.starts_with("__") {
+        return Ok(());
+    }
+    match scope_for_operation(field) {
+        Some(scope) if scopes.contains(&scope) => Ok(()),
+        Some(scope) => Err(AppError::forbidden(format!(
+            "{field} needs the {} scope, which this API client lacks",
+            scope.as_str()
+        ))),
+        None => Err(AppError::forbidden(format!(
+            "{field} is not open to API clients"
+        ))),
     }
 }
 
@@ -60,6 +161,7 @@ pub enum Named {
     Track(Uuid),
     Rubric(Uuid),
     Assignment(Uuid),
+    ApiClient(Uuid),
     /// The subject of audit events (any kind of object, deleted ones included).
     AuditSubject(Uuid),
     /// An audit event (a cursor of the audit log names one).
@@ -80,6 +182,7 @@ impl Named {
             Named::Track(id) => ("tracks", "track", id),
             Named::Rubric(id) => ("rubrics", "rubric", id),
             Named::Assignment(id) => ("assignments", "assignment", id),
+            Named::ApiClient(id) => ("api_clients", "API client", id),
             Named::AuditSubject(id) => ("audit_events", "audit subject", id),
             Named::AuditEvent(id) => ("audit_events", "audit event", id),
         }
@@ -112,7 +215,7 @@ pub async fn require_naming(
     permission: Permission,
     named: &[Named],
 ) -> AppResult<()> {
-    if allows(viewer.role, permission) {
+    if allows_viewer(viewer, permission) {
         return Ok(());
     }
     require_known(conn, viewer, named).await?;
@@ -155,7 +258,7 @@ pub fn reach(viewer: &Viewer) -> Reach {
 /// A track's owner manages that track's courses, rubrics and assessments (as OWNER and ADMIN
 /// manage every track); anyone else is FORBIDDEN.
 pub fn require_track_manager(viewer: &Viewer, track_owner: Uuid) -> AppResult<()> {
-    if allows(viewer.role, Permission::ManageRules) || viewer.user_id == track_owner {
+    if allows_viewer(viewer, Permission::ManageRules) || viewer.user_id == track_owner {
         Ok(())
     } else {
         Err(AppError::forbidden(

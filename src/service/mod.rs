@@ -3,6 +3,7 @@
 //! (`unit::run`), and its `*_in` functions take the `Write` so that they compose inside another
 //! change. Reads take any connection.
 
+pub mod api_client;
 pub mod assessment;
 pub mod assignment;
 pub mod audit;

@@ -116,4 +116,5 @@ org_rows! {
     assignment => "assignment",
     completion => "completion",
     audit_event => "audit event",
+    api_client => "API client",
 }

@@ -55,6 +55,7 @@ impl OrgRole {
     strum::IntoStaticStr,
     strum::EnumString,
     strum::VariantArray,
+    strum::EnumMessage,
 )]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApiScope {
@@ -75,10 +76,22 @@ impl ApiScope {
 }
 
 /// Who made a change, as the audit log records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ActorType {
+    /// A person, with a token.
     User,
+    /// A partner's API client, with its secret.
     ApiClient,
     /// The engine, the scheduler, the CLI, the demo seed.
     System,
@@ -136,8 +149,10 @@ pub struct Viewer {
     pub org_id: Uuid,
     /// The user's id; for an API client, the client's id (which names no user).
     pub user_id: Uuid,
-    /// The user's org role; an API client holds LEARNER, the least of them, and acts through
-    /// its scopes (`client`).
+    /// The user's org role. An API client holds HR's reach for reading (it sees the whole
+    /// organization's people, as partner integrations must) and acts only through its scopes:
+    /// `authz` asks the scopes, never this role, whether a client may change something, and
+    /// refuses every top-level field outside them.
     pub role: OrgRole,
     /// Set when an API client is asking: its scopes.
     pub client: Option<Arc<[ApiScope]>>,
@@ -177,7 +192,7 @@ impl Viewer {
     pub fn client(org_id: Uuid, client_id: Uuid, scopes: Vec<ApiScope>) -> Self {
         Viewer {
             client: Some(scopes.into()),
-            ..Viewer::new(org_id, client_id, OrgRole::Learner)
+            ..Viewer::new(org_id, client_id, OrgRole::Hr)
         }
     }
 

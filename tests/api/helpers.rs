@@ -174,6 +174,23 @@ impl TestApp {
         .await
     }
 
+    /// An API client of the organization with `scopes`, made by the ADMIN: its id and secret.
+    pub async fn api_client(&self, scopes: &[&str]) -> (Uuid, String) {
+        let tag = Uuid::new_v4().simple().to_string();
+        let data = self
+            .ok(
+                "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { apiClient { id } secret } }",
+                json!({ "i": { "name": format!("Client {}", &tag[..8]), "scopes": scopes } }),
+                &self.admin,
+            )
+            .await;
+        let payload = &data["createApiClient"];
+        (
+            id(&payload["apiClient"]["id"]),
+            payload["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub async fn group(&self, name: &str, parent: Option<Uuid>) -> Uuid {
         let data = self
             .ok(
@@ -249,16 +266,19 @@ impl TestApp {
             "rubric_dimensions",
             "assessments",
             "assessment_scores",
+            "api_clients",
         ] {
             out.push((t, self.rows(t).await));
         }
-        let denied = self.scalar(&format!("SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {} AND action = 'AUTHZ_DENIED'", self.p1())).await;
+        // Refusals are recorded (in the refused viewer's organization); nothing else is.
+        let p = if is_postgres() { "$1" } else { "?" };
+        let denied = self
+            .scalar(&format!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {p} AND action = 'AUTHZ_DENIED'"
+            ))
+            .await;
         out.push(("audit_events", self.rows("audit_events").await - denied));
         out
-    }
-
-    fn p1(&self) -> &'static str {
-        if is_postgres() { "$1" } else { "?" }
     }
 
     /// `sql` (with the organization id as its one parameter) → a count.

@@ -1,7 +1,9 @@
 //! Tenant isolation as a property: random ids (and cursors) of organization A's objects, asked
-//! with a token of organization B of every org role (OWNER, ADMIN, HR, MANAGER, LEARNER) through
-//! every query and mutation taking an id, never answer data of A — only NOT_FOUND, null or an
-//! empty list, never FORBIDDEN, whatever the role — and never write anything in A.
+//! with a token of organization B of every org role (OWNER, ADMIN, HR, MANAGER, LEARNER), and
+//! with the secret of B's API client holding every scope, through every query and mutation
+//! taking an id, never answer data of A — only NOT_FOUND, null or an empty list, never
+//! FORBIDDEN, whatever the role — and never write anything in A. (The client may also be
+//! FORBIDDEN an operation outside every scope: that refusal names nothing of A.)
 
 use std::collections::HashMap;
 
@@ -14,6 +16,67 @@ use skillgraph::service::viewer::OrgRole;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, id};
+
+/// Who holds a credential of B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Person(OrgRole),
+    /// B's API client, holding every scope.
+    Client,
+}
+
+/// The top-level fields an API client holding every scope may use (DESIGN.md, "Who acts").
+const CLIENT_FIELDS: &[&str] = &[
+    "createUser",
+    "updateUser",
+    "deactivateUser",
+    "createGroup",
+    "updateGroup",
+    "moveGroup",
+    "deleteGroup",
+    "addMembership",
+    "removeMembership",
+    "transferUser",
+    "setPrimaryRole",
+    "startAssignment",
+    "recordCompletion",
+    "assignmentEvents",
+    "user",
+    "users",
+    "group",
+    "groups",
+    "assignment",
+    "assignments",
+    "complianceStatus",
+    "complianceReport",
+    "expiringCompletions",
+    "track",
+    "tracks",
+    "trackReport",
+];
+
+/// The first top-level field of a one-field document.
+fn top_field(doc: &str) -> &str {
+    let body = &doc[doc.find('{').unwrap() + 1..];
+    let body = body.trim_start();
+    let end = body
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(body.len());
+    &body[..end]
+}
+
+/// Audit events of A (B's own denials of its client are B's).
+async fn audit_rows(app: &TestApp) -> i64 {
+    let p = if crate::helpers::is_postgres() {
+        "$1"
+    } else {
+        "?"
+    };
+    app.scalar(&format!(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {p}"
+    ))
+    .await
+}
 
 /// One operation taking ids: its document and variables, whose `@kind` placeholders become a
 /// random object of A of that kind and `@b:kind` an object of B. `cursor` operations may also
@@ -456,6 +519,18 @@ fn ops() -> Vec<Op> {
             || json!({ "i": { "id": "@rule" } }),
         ),
         op(
+            "query($x: ID!) { apiClient(id: $x) { id name } }",
+            || json!({ "x": "@apiClient" }),
+        ),
+        op(
+            "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { id } } }",
+            || json!({ "i": { "id": "@apiClient" } }),
+        ),
+        op(
+            "mutation($i: RotateApiClientSecretInput!) { rotateApiClientSecret(input: $i) { secret } }",
+            || json!({ "i": { "id": "@apiClient" } }),
+        ),
+        op(
             "mutation($i: StartAssignmentInput!) { startAssignment(input: $i) { assignment { id } } }",
             || json!({ "i": { "id": "@assignment" } }),
         ),
@@ -479,8 +554,8 @@ fn ops() -> Vec<Op> {
 struct World {
     a: HashMap<&'static str, Vec<String>>,
     b: HashMap<&'static str, String>,
-    /// Tokens of B, one per org role: (role, token).
-    b_tokens: Vec<(OrgRole, String)>,
+    /// Credentials of B, one per org role and B's API client: (who, token).
+    b_tokens: Vec<(Who, String)>,
     secrets: Vec<String>,
 }
 
@@ -666,6 +741,8 @@ async fn world(app: &TestApp) -> World {
     a.insert("role", vec![r1.clone(), r2.clone()]);
     a.insert("course", vec![c1.clone(), c2.clone()]);
     a.insert("rule", vec![rule.clone()]);
+    let (a_client, a_secret) = app.api_client(&["REPORTS_READ"]).await;
+    a.insert("apiClient", vec![a_client.to_string()]);
     a.insert("assignment", assignments.clone());
     a.insert("cursor:events", cursor("e"));
     a.insert("cursor:users", cursor("u"));
@@ -676,6 +753,7 @@ async fn world(app: &TestApp) -> World {
         .filter(|(k, _)| !k.starts_with("cursor"))
         .flat_map(|(_, v)| v.clone())
         .collect();
+    secrets.push(a_secret);
     secrets.push("ALPHA".into());
     secrets.push("alpha.example".into());
     secrets.push(app.org_id.to_string());
@@ -730,7 +808,7 @@ async fn world(app: &TestApp) -> World {
     )
     .await;
     // B's people in every org role; the MANAGER manages b_user, who is the LEARNER.
-    let mut b_tokens = vec![(OrgRole::Owner, b_owner.clone())];
+    let mut b_tokens = vec![(Who::Person(OrgRole::Owner), b_owner.clone())];
     let mint = |user: &str, role: OrgRole| {
         app.state
             .jwt
@@ -757,9 +835,26 @@ async fn world(app: &TestApp) -> World {
             )
             .await;
         }
-        b_tokens.push((role, mint(&u, role)));
+        b_tokens.push((Who::Person(role), mint(&u, role)));
     }
-    b_tokens.push((OrgRole::Learner, mint(&b_user, OrgRole::Learner)));
+    b_tokens.push((
+        Who::Person(OrgRole::Learner),
+        mint(&b_user, OrgRole::Learner),
+    ));
+    let b_client = app
+        .ok(
+            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { secret } }",
+            json!({ "i": { "name": "Beta partner", "scopes": ["PEOPLE_WRITE", "COMPLETIONS_WRITE", "EVENTS_READ", "REPORTS_READ"] } }),
+            &bt,
+        )
+        .await;
+    b_tokens.push((
+        Who::Client,
+        b_client["createApiClient"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    ));
     let b_track = create(
         app,
         &bt,
@@ -854,7 +949,12 @@ async fn run_case(
                 .collect()
         })
         .unwrap_or_default();
-    let allowed = |c: &&str| *c == "NOT_FOUND" || (op.cursor && *c == "VALIDATION");
+    let out_of_scope = *role == Who::Client && !CLIENT_FIELDS.contains(&top_field(op.doc));
+    let allowed = |c: &&str| {
+        *c == "NOT_FOUND"
+            || (op.cursor && *c == "VALIDATION")
+            || (out_of_scope && *c == "FORBIDDEN")
+    };
     prop_assert!(
         codes.iter().all(allowed),
         "{} as {role:?} with {vars}: only NOT_FOUND (or null) may answer, got {response}",
@@ -882,7 +982,7 @@ async fn run_case(
         role
     );
     prop_assert_eq!(
-        app.rows("audit_events").await,
+        audit_rows(app).await,
         audit_before,
         "{} as {:?} wrote in A's audit log",
         op.doc,
@@ -901,7 +1001,7 @@ fn another_organizations_ids_answer_not_found_or_null_and_write_nothing() {
     let app = rt.block_on(TestApp::spawn());
     let world = rt.block_on(world(&app));
     let before = rt.block_on(app.counts());
-    let audit_before = rt.block_on(app.rows("audit_events"));
+    let audit_before = rt.block_on(audit_rows(&app));
     let ops = ops();
     let first: Vec<Index> = vec![
         any::<Index>()

@@ -1,6 +1,7 @@
 //! The API test suite: one binary, one module per concept, every test on a fresh database
 //! (SQLite, or PostgreSQL when `SKILLGRAPH_TEST_DATABASE_URL` is set).
 
+mod api_clients;
 mod audit;
 mod auth;
 mod career;

@@ -50,9 +50,17 @@ enum Column {
     LearnerOther,
     /// A LEARNER who owns the fixture's track, asking about a learner of that track.
     TrackOwner,
+    /// An API client holding only the PEOPLE_WRITE scope (it reaches everyone, as HR does).
+    PeopleWrite,
+    /// An API client holding only COMPLETIONS_WRITE.
+    CompletionsWrite,
+    /// An API client holding only EVENTS_READ.
+    EventsRead,
+    /// An API client holding only REPORTS_READ.
+    ReportsRead,
 }
 
-const COLUMNS: [Column; 8] = [
+const COLUMNS: [Column; 12] = [
     Column::Owner,
     Column::Admin,
     Column::Hr,
@@ -61,6 +69,10 @@ const COLUMNS: [Column; 8] = [
     Column::LearnerSelf,
     Column::LearnerOther,
     Column::TrackOwner,
+    Column::PeopleWrite,
+    Column::CompletionsWrite,
+    Column::EventsRead,
+    Column::ReportsRead,
 ];
 
 /// One operation: the top-level `field` it exercises, the document, its variables (a template:
@@ -70,21 +82,33 @@ struct Row {
     doc: &'static str,
     vars: fn() -> Value,
     marker: &'static str,
-    expect: &'static str,
+    /// The letters of the eight people columns.
+    people: &'static str,
+    /// The letters of the four API-client columns (PEOPLE_WRITE, COMPLETIONS_WRITE,
+    /// EVENTS_READ, REPORTS_READ).
+    clients: &'static str,
+}
+
+impl Row {
+    fn expect(&self) -> impl Iterator<Item = char> + '_ {
+        self.people.chars().chain(self.clients.chars())
+    }
 }
 
 const fn row(
     field: &'static str,
     doc: &'static str,
     vars: fn() -> Value,
-    expect: &'static str,
+    people: &'static str,
+    clients: &'static str,
 ) -> Row {
     Row {
         field,
         doc,
         vars,
         marker: "@subject",
-        expect,
+        people,
+        clients,
     }
 }
 
@@ -93,18 +117,22 @@ const fn row_marked(
     doc: &'static str,
     vars: fn() -> Value,
     marker: &'static str,
-    expect: &'static str,
+    people: &'static str,
+    clients: &'static str,
 ) -> Row {
     Row {
         field,
         doc,
         vars,
         marker,
-        expect,
+        people,
+        clients,
     }
 }
 
-//                                    OWNER ADMIN HR MGR(subject) MGR(other) LRN(self) LRN(other) TRACK_OWNER
+// People columns:                  OWNER ADMIN HR MGR(subject) MGR(other) LRN(self) LRN(other) TRACK_OWNER
+// (then, in a second string, the API-client columns: PEOPLE_WRITE COMPLETIONS_WRITE EVENTS_READ
+// REPORTS_READ; a client acts with HR's reach within its scopes, and anything outside them is F)
 const ORG_ADMIN: &str = "YYYFFFFF"; //    users, groups, memberships
 const CATALOG: &str = "YYYFFFFF"; //      roles, skills, categories
 const RULES: &str = "YYFFFFFF"; //        rules, courses, deleting roles, audit log
@@ -122,66 +150,77 @@ fn rows() -> Vec<Row> {
             "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
             || json!({ "i": { "email": "@new:email", "name": "New Person" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "updateUser",
             "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id } } }",
             || json!({ "i": { "id": "@subject", "jobTitle": "Renamed" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "deactivateUser",
             "mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { user { id } } }",
             || json!({ "i": { "id": "@new:subject" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "createGroup",
             "mutation($i: CreateGroupInput!) { createGroup(input: $i) { group { id } } }",
             || json!({ "i": { "name": "@new:name" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "updateGroup",
             "mutation($i: UpdateGroupInput!) { updateGroup(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:group", "name": "@new:name" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "moveGroup",
             "mutation($i: MoveGroupInput!) { moveGroup(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:group", "parentId": "@group" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "deleteGroup",
             "mutation($i: DeleteGroupInput!) { deleteGroup(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:group" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "addMembership",
             "mutation($i: AddMembershipInput!) { addMembership(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "groupId": "@new:group" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "removeMembership",
             "mutation($i: RemoveMembershipInput!) { removeMembership(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "groupId": "@new:groupOfSubject" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "transferUser",
             "mutation($i: TransferUserInput!) { transferUser(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "fromGroupId": "@new:groupOfSubject", "toGroupId": "@new:group" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         row(
             "setPrimaryRole",
             "mutation($i: SetPrimaryRoleInput!) { setPrimaryRole(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "roleId": "@roleFeatured" } }),
             ORG_ADMIN,
+            "YFFF",
         ),
         // ---- the role catalogue (OWNER, ADMIN, HR; deleting roles OWNER, ADMIN)
         row(
@@ -189,72 +228,84 @@ fn rows() -> Vec<Row> {
             "mutation($i: CreateRoleInput!) { createRole(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "updateRole",
             "mutation($i: UpdateRoleInput!) { updateRole(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:role", "description": "changed" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "deleteRole",
             "mutation($i: DeleteRoleInput!) { deleteRole(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:role" } }),
             RULES,
+            "FFFF",
         ),
         row(
             "setRoleSkills",
             "mutation($i: SetRoleSkillsInput!) { setRoleSkills(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:role", "skills": [{ "skillId": "@skill", "level": 2 }] } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "linkRoles",
             "mutation($i: LinkRolesInput!) { linkRoles(input: $i) { __typename } }",
             || json!({ "i": { "fromRoleId": "@new:role", "toRoleId": "@roleFeatured" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "unlinkRoles",
             "mutation($i: LinkRolesInput!) { unlinkRoles(input: $i) { __typename } }",
             || json!({ "i": { "fromRoleId": "@new:linkedRole", "toRoleId": "@roleFeatured" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "createRoleCategory",
             "mutation($i: CreateRoleCategoryInput!) { createRoleCategory(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "updateRoleCategory",
             "mutation($i: UpdateRoleCategoryInput!) { updateRoleCategory(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:category", "name": "@new:name" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "createSkill",
             "mutation($i: CreateSkillInput!) { createSkill(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "updateSkill",
             "mutation($i: UpdateSkillInput!) { updateSkill(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:skill", "description": "changed" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "setProficiencyScale",
             "mutation($i: SetProficiencyScaleInput!) { setProficiencyScale(input: $i) { __typename } }",
             || json!({ "i": { "levels": ["Novice", "Beginner", "Competent", "Proficient", "Expert"] } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "importRolesCsv",
             "mutation($i: ImportRolesCsvInput!) { importRolesCsv(input: $i) { __typename } }",
             || json!({ "i": { "csv": "name,description,category,responsibilities,skills,advances_from\n@new:name,imported,,,,\n" } }),
             CATALOG,
+            "FFFF",
         ),
         // ---- everyone: their own target role; ratings of themself (and of reports)
         row(
@@ -262,12 +313,14 @@ fn rows() -> Vec<Row> {
             "mutation($i: SetTargetRoleInput!) { setTargetRole(input: $i) { user { id } } }",
             || json!({ "i": { "roleId": "@roleFeatured" } }),
             EVERYONE,
+            "FFFF",
         ),
         row(
             "rateSkill",
             "mutation($i: RateSkillInput!) { rateSkill(input: $i) { __typename } }",
             || json!({ "i": { "userId": "@subject", "skillId": "@skill", "level": 3 } }),
             "YYYYNYNN",
+            "FFFF",
         ),
         // ---- learning tracks
         row(
@@ -275,54 +328,63 @@ fn rows() -> Vec<Row> {
             "mutation($i: AddSkillDependencyInput!) { addSkillDependency(input: $i) { __typename } }",
             || json!({ "i": { "skillId": "@new:skill", "requiresSkillId": "@skill" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "createTrack",
             "mutation($i: CreateTrackInput!) { createTrack(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name", "ownerId": "@subject", "courses": [{ "courseId": "@course" }] } }),
             RULES,
+            "FFFF",
         ),
         row(
             "createRubric",
             "mutation($i: CreateRubricInput!) { createRubric(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
             RULES,
+            "FFFF",
         ),
         row(
             "removeSkillDependency",
             "mutation($i: RemoveSkillDependencyInput!) { removeSkillDependency(input: $i) { __typename } }",
             || json!({ "i": { "skillId": "@new:dependentSkill", "requiresSkillId": "@skill" } }),
             CATALOG,
+            "FFFF",
         ),
         row(
             "updateTrack",
             "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
             || json!({ "i": { "id": "@new:track", "description": "changed" } }),
             OWN_TRACK,
+            "FFFF",
         ),
         row(
             "updateTrack",
             "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
             || json!({ "i": { "id": "@new:track", "ownerId": "@subject" } }),
             OTHER_TRACK,
+            "FFFF",
         ),
         row(
             "updateTrack",
             "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }",
             || json!({ "i": { "id": "@new:otherTrack", "description": "changed" } }),
             OTHER_TRACK,
+            "FFFF",
         ),
         row(
             "createRubric",
             "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
             || json!({ "i": { "name": "@new:name", "trackId": "@track", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
             OWN_TRACK,
+            "FFFF",
         ),
         row(
             "createRubric",
             "mutation($i: CreateRubricInput!) { createRubric(input: $i) { rubric { id } } }",
             || json!({ "i": { "name": "@new:name", "trackId": "@otherTrack", "passingPercent": 70, "dimensions": [{ "skillId": "@skill", "maxPoints": 10 }] } }),
             OTHER_TRACK,
+            "FFFF",
         ),
         // Assessing: OWNER, ADMIN, HR anyone; a manager their reports; the track's owner its
         // learners, with its rubrics. A person out of reach is NOT_FOUND, a role that never
@@ -332,42 +394,49 @@ fn rows() -> Vec<Row> {
             "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
             || json!({ "i": { "rubricId": "@rubric", "userId": "@subject", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
             "YYYYNFFY",
+            "FFFF",
         ),
         row(
             "recordAssessment",
             "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
             || json!({ "i": { "rubricId": "@rubricOrgWide", "userId": "@subject", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
             "YYYYNFFF",
+            "FFFF",
         ),
         row(
             "recordAssessment",
             "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { assessment { id } } }",
             || json!({ "i": { "rubricId": "@rubric", "userId": "@outsider", "scores": [{ "skillId": "@skill", "points": 8 }] } }),
             "YYYNNFFN",
+            "FFFF",
         ),
         row(
             "trackReport",
             "query($t: ID!) { trackReport(trackId: $t) { enrolled } }",
             || json!({ "t": "@track" }),
             "YYYFFFFY",
+            "FFFY",
         ),
         row(
             "trackReport",
             "query($t: ID!) { trackReport(trackId: $t) { enrolled } }",
             || json!({ "t": "@otherTrack" }),
             "YYYFFFFF",
+            "FFFY",
         ),
         row(
             "rubric",
             "query($r: ID!) { rubric(id: $r) { assessments { user { id } } } }",
             || json!({ "r": "@rubric" }),
             "SSSSHSHS",
+            "FFFF",
         ),
         row(
             "user",
             "query($u: ID!) { user(id: $u) { id assessments { id } } }",
             || json!({ "u": "@subject" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         // ---- courses and rules (OWNER, ADMIN)
         row(
@@ -375,36 +444,42 @@ fn rows() -> Vec<Row> {
             "mutation($i: CreateCourseInput!) { createCourse(input: $i) { __typename } }",
             || json!({ "i": { "title": "@new:name" } }),
             RULES,
+            "FFFF",
         ),
         row(
             "updateCourse",
             "mutation($i: UpdateCourseInput!) { updateCourse(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:course", "description": "changed" } }),
             RULES,
+            "FFFF",
         ),
         row(
             "createRule",
             "mutation($i: CreateRuleInput!) { createRule(input: $i) { __typename } }",
             || json!({ "i": { "name": "@new:name", "audience": { "groupId": "@new:group" }, "courses": [{ "courseId": "@course" }] } }),
             RULES,
+            "FFFF",
         ),
         row(
             "updateRule",
             "mutation($i: UpdateRuleInput!) { updateRule(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:rule", "name": "@new:name" } }),
             RULES,
+            "FFFF",
         ),
         row(
             "setRuleActive",
             "mutation($i: SetRuleActiveInput!) { setRuleActive(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:rule", "active": false } }),
             RULES,
+            "FFFF",
         ),
         row(
             "deleteRule",
             "mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { __typename } }",
             || json!({ "i": { "id": "@new:rule" } }),
             RULES,
+            "FFFF",
         ),
         // ---- progress: the assignee starts; OWNER, ADMIN, HR start and record for anyone
         row(
@@ -412,12 +487,14 @@ fn rows() -> Vec<Row> {
             "mutation($i: StartAssignmentInput!) { startAssignment(input: $i) { assignment { id } } }",
             || json!({ "i": { "id": "@new:assignmentOfSubject" } }),
             "YYYFNYNN",
+            "FYFF",
         ),
         row(
             "recordCompletion",
             "mutation($i: RecordCompletionInput!) { recordCompletion(input: $i) { completion { id } } }",
             || json!({ "i": { "userId": "@subject", "courseId": "@new:course" } }),
             ORG_ADMIN,
+            "FYFF",
         ),
         // ---- sensitive queries: people and their training
         row(
@@ -425,114 +502,169 @@ fn rows() -> Vec<Row> {
             "query($id: ID!) { user(id: $id) { id email attributes } }",
             || json!({ "id": "@subject" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "user",
             "query($id: ID!) { user(id: $id) { id skills { level } skillRatings { level } memberships { group { id } } assignments { id } completions { id } } }",
             || json!({ "id": "@subject" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "users",
             "{ users(first: 500) { totalCount nodes { id } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "group",
             "query($id: ID!) { group(id: $id) { members(first: 500) { nodes { id } } } }",
             || json!({ "id": "@group" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "assignment",
             "query($id: ID!) { assignment(id: $id) { id user { id } } }",
             || json!({ "id": "@assignmentOfSubject" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "assignments",
             "{ assignments(first: 500) { nodes { user { id } } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "assignments",
             "query($u: ID!) { assignments(filter: { userId: $u }, first: 500) { nodes { user { id } } } }",
             || json!({ "u": "@subject" }),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "complianceStatus",
             "query($u: ID!) { complianceStatus(userId: $u) { user { id } status } }",
             || json!({ "u": "@subject" }),
             "SSSSNSNN",
+            "FFFS",
         ),
         row(
             "complianceReport",
             "{ complianceReport { total users(first: 500) { nodes { user { id } } } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "expiringCompletions",
             "{ expiringCompletions(withinDays: 1000, first: 500) { nodes { id user { id } } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFFS",
         ),
         row(
             "assignmentEvents",
             "{ assignmentEvents(first: 500) { nodes { assignment { user { id } } } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFSF",
         ),
         row(
             "assignmentEvents",
             "query($u: ID!) { assignmentEvents(filter: { userId: $u }, first: 500) { nodes { assignment { user { id } } } } }",
             || json!({ "u": "@subject" }),
             ABOUT_SUBJECT,
+            "FFYF",
         ),
         row(
             "roleMatches",
             "query($u: ID!) { roleMatches(userId: $u, first: 500) { nodes { user { id } } } }",
             || json!({ "u": "@subject" }),
             ABOUT_SUBJECT,
+            "FFFF",
         ),
         row(
             "role",
             "query($r: ID!) { role(id: $r) { userMatches(first: 500) { nodes { user { id } } } } }",
             || json!({ "r": "@roleFeatured" }),
             SEES_SUBJECT,
+            "FFFF",
         ),
         row(
             "role",
             "query($r: ID!, $u: ID!) { role(id: $r) { match(userId: $u) { user { id } } } }",
             || json!({ "r": "@roleFeatured", "u": "@subject" }),
             ABOUT_SUBJECT,
+            "FFFF",
         ),
         row(
             "recommendations",
             "query($u: ID!) { recommendations(userId: $u) { course { id } } }",
             || json!({ "u": "@subject" }),
             ABOUT_SUBJECT,
+            "FFFF",
         ),
         row(
             "careerPaths",
             "query($a: ID!, $b: ID!, $u: ID!) { careerPaths(fromRoleId: $a, toRoleId: $b, userId: $u) { steps } }",
             || json!({ "a": "@roleFeatured", "b": "@roleFeatured2", "u": "@subject" }),
             ABOUT_SUBJECT,
+            "FFFF",
         ),
         row(
             "auditLog",
             "{ auditLog(first: 5) { totalCount } }",
             || json!({}),
             RULES,
+            "FFFF",
+        ),
+        // ---- API clients (OWNER, ADMIN)
+        row(
+            "createApiClient",
+            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { secret } }",
+            || json!({ "i": { "name": "@new:name", "scopes": ["REPORTS_READ"] } }),
+            RULES,
+            "FFFF",
+        ),
+        row(
+            "rotateApiClientSecret",
+            "mutation($i: RotateApiClientSecretInput!) { rotateApiClientSecret(input: $i) { secret } }",
+            || json!({ "i": { "id": "@new:apiClient" } }),
+            RULES,
+            "FFFF",
+        ),
+        row(
+            "revokeApiClient",
+            "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { id } } }",
+            || json!({ "i": { "id": "@new:apiClient" } }),
+            RULES,
+            "FFFF",
+        ),
+        row(
+            "apiClients",
+            "{ apiClients { id } }",
+            || json!({}),
+            RULES,
+            "FFFF",
+        ),
+        row(
+            "apiClient",
+            "query($id: ID!) { apiClient(id: $id) { id } }",
+            || json!({ "id": "@new:apiClient" }),
+            RULES,
+            "FFFF",
         ),
         row(
             "previewRule",
             "query($i: CreateRuleInput!) { previewRule(input: $i) { usersAffected } }",
             || json!({ "i": { "name": "Preview", "audience": { "groupId": "@group" }, "courses": [{ "courseId": "@new:course" }] } }),
             RULES,
+            "FFFF",
         ),
         // ---- browsing roles: all for OWNER, ADMIN, HR; featured ones for the others
         row_marked(
@@ -541,6 +673,7 @@ fn rows() -> Vec<Row> {
             || json!({ "r": "@roleUnfeatured" }),
             "@roleUnfeatured",
             "SSSHHHHH",
+            "FFFF",
         ),
         row_marked(
             "roles",
@@ -548,6 +681,7 @@ fn rows() -> Vec<Row> {
             || json!({}),
             "@roleUnfeatured",
             "SSSHHHHH",
+            "FFFF",
         ),
         row_marked(
             "roles",
@@ -555,6 +689,7 @@ fn rows() -> Vec<Row> {
             || json!({}),
             "@roleFeatured",
             "SSSSSSSS",
+            "FFFF",
         ),
         row_marked(
             "roleCategories",
@@ -562,6 +697,7 @@ fn rows() -> Vec<Row> {
             || json!({}),
             "@categoryUnfeatured",
             "SSSHHHHH",
+            "FFFF",
         ),
         // ---- live events: what a subscriber receives when the subject is assigned a course
         row(
@@ -569,15 +705,23 @@ fn rows() -> Vec<Row> {
             "subscription { assignmentEvents { kind assignment { user { id } } } }",
             || json!({}),
             SEES_SUBJECT,
+            "FFSF",
         ),
         row(
             "assignmentEvents",
             "subscription($u: ID!) { assignmentEvents(filter: { userId: $u }) { kind assignment { user { id } } } }",
             || json!({ "u": "@subject" }),
             "SSSSNSNN",
+            "FFSF",
         ),
         // ---- not personal: everyone reads them
-        row("viewer", "{ viewer { id } }", || json!({}), EVERYONE),
+        row(
+            "viewer",
+            "{ viewer { id } }",
+            || json!({}),
+            EVERYONE,
+            "FFFF",
+        ),
     ]
 }
 
@@ -619,6 +763,8 @@ struct Fixture {
     stranger: Uuid,
     shared: HashMap<&'static str, String>,
     assignment: HashMap<Uuid, Uuid>,
+    /// The secrets of four API clients, one per scope, in the order of `COLUMNS`.
+    clients: Vec<String>,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -687,7 +833,17 @@ async fn fixture(app: &TestApp) -> Fixture {
         ("@rubricOrgWide", rubric_org_wide.to_string()),
         ("@outsider", outsider.to_string()),
     ]);
+    let mut clients = Vec::new();
+    for scope in [
+        "PEOPLE_WRITE",
+        "COMPLETIONS_WRITE",
+        "EVENTS_READ",
+        "REPORTS_READ",
+    ] {
+        clients.push(app.api_client(&[scope]).await.1);
+    }
     Fixture {
+        clients,
         hr: app.token(hr_id, OrgRole::Hr),
         track_owner: app.token(track_owner_id, OrgRole::Learner),
         track_owner_id,
@@ -784,6 +940,10 @@ impl Fixture {
             Column::LearnerSelf => (self.report_token.clone(), self.report),
             Column::LearnerOther => (self.report_token.clone(), self.stranger),
             Column::TrackOwner => (self.track_owner.clone(), self.stranger),
+            Column::PeopleWrite => (self.clients[0].clone(), self.stranger),
+            Column::CompletionsWrite => (self.clients[1].clone(), self.stranger),
+            Column::EventsRead => (self.clients[2].clone(), self.stranger),
+            Column::ReportsRead => (self.clients[3].clone(), self.stranger),
         }
     }
 
@@ -883,6 +1043,7 @@ impl Fixture {
                 let c = id(&json!(self.shared["@course"]));
                 create_track(app, app.admin_id, c).await.to_string()
             }
+            "@new:apiClient" => app.api_client(&["REPORTS_READ"]).await.0.to_string(),
             "@new:course" => create_course(app, &format!("C {}", unique()))
                 .await
                 .to_string(),
@@ -1061,7 +1222,7 @@ async fn the_matrix_covers_every_mutation_and_every_query() {
     );
     for r in rows() {
         assert_eq!(
-            r.expect.chars().count(),
+            r.expect().count(),
             COLUMNS.len(),
             "{}: one letter per column",
             r.field
@@ -1076,7 +1237,7 @@ async fn the_permission_matrix() {
     let mut failures = Vec::new();
     for r in rows() {
         let is_mutation = r.doc.trim_start().starts_with("mutation");
-        for (column, letter) in COLUMNS.iter().zip(r.expect.chars()) {
+        for (column, letter) in COLUMNS.iter().zip(r.expect()) {
             let (token, subject) = fx.who(&app, *column);
             let mut made = HashMap::new();
             let vars = fx

@@ -92,7 +92,8 @@ fn declared_variables(query: &str) -> BTreeSet<String> {
 
 /// Replaces a placeholder with what it names, as the demo holds it at this point of the
 /// walk-through: `"<id of course TITLE>"` a course, `"<id of rule NAME>"` a rule, `"<id of
-/// track NAME>"` a track, `"<id of rubric NAME>"` a rubric,
+/// track NAME>"` a track, `"<id of rubric NAME>"` a rubric, `"<id of api client NAME>"` an API
+/// client,
 /// `"<id of NAME>"` the group, person, role or skill of that name (people the README created
 /// earlier included), and `"<contents of FILE>"` the text of a file of the repository.
 async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
@@ -156,6 +157,18 @@ async fn resolve(app: &DemoApp, placeholder: &str) -> Value {
             found.len(),
             1,
             "{placeholder:?} names no single rubric: {data}"
+        );
+        return json!(found[0]);
+    }
+    if let Some(client) = name.strip_prefix("api client ") {
+        let data = app
+            .ok("{ apiClients { id name } }", json!({}), &app.admin)
+            .await;
+        let found = exact(&data["apiClients"], "name", client);
+        assert_eq!(
+            found.len(),
+            1,
+            "{placeholder:?} names no single API client: {data}"
         );
         return json!(found[0]);
     }
@@ -262,10 +275,18 @@ async fn every_graphql_example_in_the_readme_runs_against_the_demo() {
             None => json!({}),
         };
         let token = if example.query.contains("<learner token>") {
-            &app.learner
+            app.learner.clone()
+        } else if example.query.contains("<api client secret>") {
+            // The secret of the client the README made last.
+            answers
+                .values()
+                .find_map(|a| a["createApiClient"]["secret"].as_str())
+                .unwrap_or_else(|| panic!("{at}: no API client was made before"))
+                .to_string()
         } else {
-            &app.admin
+            app.admin.clone()
         };
+        let token = &token;
         if is_subscription(&example.query) {
             check_subscription(&app, &example.query, vars, token, &at).await;
             continue;

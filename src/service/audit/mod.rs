@@ -26,22 +26,26 @@ pub async fn record_denial(
     fields: &[String],
     denied: &[String],
 ) -> AppResult<()> {
-    let subject = match viewer.client {
-        Some(_) => Subject::organization(viewer.org_id),
-        None => Subject::user(viewer.user_id),
+    let (subject, who) = match &viewer.client {
+        Some(scopes) => (
+            Subject::organization(viewer.org_id),
+            serde_json::json!({
+                "apiClientId": viewer.user_id,
+                "scopes": scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            }),
+        ),
+        None => (
+            Subject::user(viewer.user_id),
+            serde_json::json!({ "role": viewer.role.as_str() }),
+        ),
     };
+    let mut after = serde_json::json!({ "operation": fields, "denied": denied });
+    if let (Some(after), Some(who)) = (after.as_object_mut(), who.as_object()) {
+        after.extend(who.clone());
+    }
     unit::run(env, viewer, Authority::PerObject, async |w| {
-        w.audit(
-            Action::AuthzDenied,
-            subject,
-            None,
-            Some(serde_json::json!({
-                "operation": fields,
-                "denied": denied,
-                "role": viewer.role.as_str(),
-            })),
-        )
-        .await
+        w.audit(Action::AuthzDenied, subject, None, Some(after))
+            .await
     })
     .await?;
     Ok(())

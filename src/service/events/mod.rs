@@ -180,6 +180,8 @@ pub async fn prepare(
     viewer: &Viewer,
     filter: EventFilter,
 ) -> AppResult<Prepared> {
+    // An API client reads the stream with EVENTS_READ (the live subscription asks here too).
+    authz::require_operation(viewer, "assignmentEvents")?;
     let org = viewer.org_id;
     if let Some(u) = filter.user_id {
         // Someone the viewer may not see is NOT_FOUND, like an unknown id: no existence leak.
