@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod jwt;
+pub mod measure;
 pub mod service;
 pub mod state;
 pub mod telemetry;
@@ -40,6 +41,7 @@ pub async fn build_state(
     clock: Arc<dyn Clock>,
     settings: Settings,
 ) -> AppResult<AppState> {
+    measure::init();
     let db = db::connect(database_url).await?;
     migrate(&db).await?;
     let events = service::events::EventBus::new(db.read.clone(), Default::default());

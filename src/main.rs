@@ -127,6 +127,10 @@ struct ServeArgs {
     /// hourly (0 keeps them for ever).
     #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
     event_retention_days: u32,
+    /// A bearer token `/metrics` requires; without it `/metrics` is open (for a scraper on a
+    /// private network).
+    #[arg(long, env = "SKILLGRAPH_METRICS_TOKEN")]
+    metrics_token: Option<String>,
 }
 
 #[derive(Args)]
@@ -372,6 +376,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         introspection: !args.no_introspection,
         max_ws_connections: args.max_ws_connections,
         event_retention_days: args.event_retention_days,
+        metrics_token: args.metrics_token.clone(),
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(

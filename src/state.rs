@@ -109,6 +109,8 @@ pub struct Settings {
     pub max_ws_connections: usize,
     /// Assignment events older than this many days are pruned (0 keeps them for ever).
     pub event_retention_days: u32,
+    /// The bearer token `/metrics` requires; None: `/metrics` is open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -126,6 +128,7 @@ impl Default for Settings {
             introspection: true,
             max_ws_connections: 0,
             event_retention_days: 90,
+            metrics_token: None,
         }
     }
 }

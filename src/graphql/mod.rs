@@ -18,8 +18,8 @@ pub mod role;
 pub mod role_import;
 pub mod rule;
 pub mod scalars;
-pub mod scopes;
 pub mod skill;
+pub mod top_level;
 pub mod track;
 pub mod user;
 
@@ -89,7 +89,7 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
     )
     .limit_depth(settings.max_depth)
     .limit_complexity(settings.max_complexity)
-    .extension(scopes::ClientScopes);
+    .extension(top_level::TopLevel);
     if settings.introspection {
         builder.finish()
     } else {

@@ -5,6 +5,7 @@ pub mod auth;
 mod explorer;
 mod graphql;
 mod health;
+mod observe;
 mod ws;
 
 use std::time::Duration;
@@ -44,7 +45,9 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observe::metrics))
         .fallback(health::not_found)
+        .route_layer(axum::middleware::from_fn(observe::count))
         .with_state(http)
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(

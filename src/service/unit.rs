@@ -18,6 +18,7 @@
 //! ```
 
 use sea_orm::{DatabaseTransaction, Statement, TransactionTrait};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::AppResult;
@@ -72,15 +73,29 @@ async fn make<T>(
     change: impl AsyncFnOnce(&Write) -> AppResult<T>,
     commit: bool,
 ) -> AppResult<(T, Outcome)> {
-    let value = change(&w).await?;
-    flush(&w).await?;
-    let outcome = w.take_outcome();
-    if commit {
-        w.commit(&env.events).await?;
-    } else {
-        w.rollback().await?;
+    // A span per unit, inside the request's (which carries the request id).
+    let span = tracing::info_span!("unit", org = %w.org_id, actor = ?w.actor, commit);
+    let started = std::time::Instant::now();
+    let result = async {
+        let value = change(&w).await?;
+        flush(&w).await?;
+        let outcome = w.take_outcome();
+        if commit {
+            w.commit(&env.events).await?;
+        } else {
+            w.rollback().await?;
+        }
+        Ok((value, outcome))
     }
-    Ok((value, outcome))
+    .instrument(span)
+    .await;
+    let label = match (&result, commit) {
+        (Err(_), _) => "failed",
+        (Ok(_), true) => "committed",
+        (Ok(_), false) => "rolled_back",
+    };
+    crate::measure::unit(label, started.elapsed());
+    result
 }
 
 /// Makes `change` as `viewer`, in one transaction (see the module's documentation). Returns what

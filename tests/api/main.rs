@@ -20,6 +20,7 @@ mod isolation;
 mod live;
 mod matches;
 mod memberships;
+mod observe;
 mod permissions;
 mod readme;
 mod roles;

@@ -8,6 +8,8 @@
 use entity::assignment::sql::{ASSIGNED, COMPLETED, EXPIRED, LOCKED};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::json;
 use uuid::Uuid;
@@ -31,6 +33,11 @@ pub struct Applied {
 impl Applied {
     pub fn is_empty(&self) -> bool {
         *self == Applied::default()
+    }
+
+    /// How many transitions were applied in all.
+    pub fn transitions(&self) -> u64 {
+        self.unlocked + self.overdue + self.expired + self.renewals_opened
     }
 }
 
@@ -250,7 +257,15 @@ pub fn spawn(env: Env, every: Duration) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = tick(&env).await {
+            let started = std::time::Instant::now();
+            let result = tick(&env)
+                .instrument(tracing::info_span!("scheduler_tick"))
+                .await;
+            let transitions = result.as_ref().map_or(0, |orgs| {
+                orgs.iter().map(|(_, applied)| applied.transitions()).sum()
+            });
+            crate::measure::scheduler_tick(result.is_ok(), transitions, started.elapsed());
+            if let Err(e) = result {
                 tracing::error!(error = ?e, "scheduler tick failed");
             }
         }

@@ -28,6 +28,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::AppResult;
@@ -53,6 +54,28 @@ pub async fn reconcile(w: &Write, scope: Scope, courses: Option<Vec<Uuid>>) -> A
     {
         return Ok(Outcome::default());
     }
+    let (kind, users) = match &scope {
+        Scope::Users(u) => ("users", Some(u.len())),
+        Scope::Members(_) => ("members", None),
+        Scope::All => ("all", None),
+    };
+    let span = tracing::info_span!("reconcile", scope = kind, users, courses = ?courses.as_ref().map(Vec::len));
+    let started = std::time::Instant::now();
+    let outcome = reconcile_scope(w, scope, courses).instrument(span).await?;
+    crate::measure::reconcile(
+        kind,
+        users,
+        outcome.created.len() + outcome.withdrawn.len(),
+        started.elapsed(),
+    );
+    Ok(outcome)
+}
+
+async fn reconcile_scope(
+    w: &Write,
+    scope: Scope,
+    courses: Option<Vec<Uuid>>,
+) -> AppResult<Outcome> {
     let (org_id, now, seq) = (w.org_id, w.now, w.seq);
     let courses = match courses {
         Some(c) => Some(with_prerequisite_links(w, org_id, c).await?),

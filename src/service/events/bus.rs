@@ -284,9 +284,13 @@ impl OrgFeed {
     async fn advance(&self, db: &DatabaseConnection, config: &BusConfig) -> AppResult<()> {
         loop {
             let rows = super::read_org(db, self.org_id, self.head(), config.batch).await?;
-            let Some(last) = rows.last().map(|e| e.seq) else {
+            let Some((last, at)) = rows.last().map(|e| (e.seq, e.at)) else {
                 return Ok(());
             };
+            // From the commit of the newest event read to its publication here (the clock of
+            // the server, so a test's clock makes this meaningless but harmless).
+            let lag = chrono::Utc::now().timestamp_micros() - at;
+            crate::measure::event_bus_lag(std::time::Duration::from_micros(lag.max(0) as u64));
             let full = rows.len() == config.batch;
             {
                 let mut tail = self.tail.write().unwrap_or_else(|e| e.into_inner());

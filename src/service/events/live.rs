@@ -41,6 +41,7 @@ pub async fn subscribe(
 ) -> AppResult<impl Stream<Item = Result<Arc<Event>, LiveError>> + Send + use<>> {
     let feed = env.events.feed(filter.viewer.org_id).await?;
     let scan = start.unwrap_or_else(|| feed.head());
+    crate::measure::subscriptions(1.0);
     let sub = Subscriber {
         db: env.db.read.clone(),
         head_rx: feed.watch(),
@@ -72,6 +73,12 @@ struct Subscriber {
     batch: usize,
     deadline: Option<tokio::time::Instant>,
     done: bool,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        crate::measure::subscriptions(-1.0);
+    }
 }
 
 impl Subscriber {
