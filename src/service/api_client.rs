@@ -117,14 +117,9 @@ pub async fn create(
             ],
         )
         .await?;
-        let client = rows::require::<api_client::Entity>(w, w.org_id, id).await?;
-        w.audit(
-            Action::ApiClientCreated,
-            Subject::new(SubjectType::ApiClient, id),
-            None,
-            Some(snapshot(&client)),
-        )
-        .await?;
+        let client = w
+            .read_back::<api_client::Entity>(id, Action::ApiClientCreated, Subject::new(SubjectType::ApiClient, id), None, snapshot)
+            .await?;
         Ok(WithSecret { client, secret })
     })
     .await?;
@@ -181,14 +176,15 @@ pub async fn revoke(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<ApiClient
             vals![w.now, id],
         )
         .await?;
-        let after = rows::require::<api_client::Entity>(w, w.org_id, id).await?;
-        w.audit(
-            Action::ApiClientRevoked,
-            Subject::new(SubjectType::ApiClient, id),
-            Some(snapshot(&before)),
-            Some(snapshot(&after)),
-        )
-        .await?;
+        let after = w
+            .read_back::<api_client::Entity>(
+                id,
+                Action::ApiClientRevoked,
+                Subject::new(SubjectType::ApiClient, id),
+                Some(snapshot(&before)),
+                snapshot,
+            )
+            .await?;
         Ok(after)
     })
     .await?;

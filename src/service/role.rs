@@ -92,14 +92,15 @@ pub async fn create_in(w: &Write, input: NewRole) -> AppResult<role::Model> {
     )
     .await
         .map_err(|e| e.on_unique(&ROLE_NAME_TAKEN))?;
-    let role = rows::require::<entity::role::Entity>(conn, org_id, id).await?;
-    w.audit(
-        Action::RoleCreated,
-        Subject::new(SubjectType::Role, id),
-        None,
-        Some(snapshot(&role)),
-    )
-    .await?;
+    let role = w
+        .read_back::<entity::role::Entity>(
+            id,
+            Action::RoleCreated,
+            Subject::new(SubjectType::Role, id),
+            None,
+            snapshot,
+        )
+        .await?;
     Ok(role)
 }
 
@@ -162,14 +163,15 @@ pub async fn update_in(w: &Write, id: Uuid, changes: RoleChanges) -> AppResult<r
     )
     .await
         .map_err(|e| e.on_unique(&ROLE_NAME_TAKEN))?;
-    let after = rows::require::<entity::role::Entity>(tx, org_id, id).await?;
-    w.audit(
-        Action::RoleUpdated,
-        Subject::new(SubjectType::Role, id),
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )
-    .await?;
+    let after = w
+        .read_back::<entity::role::Entity>(
+            id,
+            Action::RoleUpdated,
+            Subject::new(SubjectType::Role, id),
+            Some(snapshot(&before)),
+            snapshot,
+        )
+        .await?;
     Ok(after)
 }
 
@@ -750,14 +752,15 @@ pub async fn create_category_in(
     )
     .await
         .map_err(|e| e.on_unique(&CATEGORY_NAME_TAKEN))?;
-    let c = rows::require::<entity::role_category::Entity>(conn, org_id, id).await?;
-    w.audit(
-        Action::RoleCategoryCreated,
-        Subject::new(SubjectType::RoleCategory, id),
-        None,
-        Some(category_snapshot(&c)),
-    )
-    .await?;
+    let c = w
+        .read_back::<entity::role_category::Entity>(
+            id,
+            Action::RoleCategoryCreated,
+            Subject::new(SubjectType::RoleCategory, id),
+            None,
+            category_snapshot,
+        )
+        .await?;
     Ok(c)
 }
 
@@ -799,14 +802,9 @@ pub async fn update_category(
     )
     .await
         .map_err(|e| e.on_unique(&CATEGORY_NAME_TAKEN))?;
-    let after = rows::require::<entity::role_category::Entity>(tx, org_id, id).await?;
-    w.audit(
-Action::RoleCategoryUpdated,
-Subject::new(SubjectType::RoleCategory, id),
-Some(category_snapshot(&before)),
-Some(category_snapshot(&after)),
-)
-    .await?;
+    let after = w
+        .read_back::<entity::role_category::Entity>(id, Action::RoleCategoryUpdated, Subject::new(SubjectType::RoleCategory, id), Some(category_snapshot(&before)), category_snapshot)
+        .await?;
     Ok(after)
 
 }).await?;

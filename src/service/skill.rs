@@ -183,14 +183,15 @@ pub async fn create_in(
     )
     .await
         .map_err(|e| e.on_unique(&SKILL_NAME_TAKEN))?;
-    let skill = rows::require::<entity::skill::Entity>(conn, org_id, id).await?;
-    w.audit(
-        Action::SkillCreated,
-        Subject::new(SubjectType::Skill, id),
-        None,
-        Some(snapshot(&skill)),
-    )
-    .await?;
+    let skill = w
+        .read_back::<entity::skill::Entity>(
+            id,
+            Action::SkillCreated,
+            Subject::new(SubjectType::Skill, id),
+            None,
+            snapshot,
+        )
+        .await?;
     Ok(skill)
 }
 
@@ -225,14 +226,9 @@ pub async fn update(
     )
     .await
         .map_err(|e| e.on_unique(&SKILL_NAME_TAKEN))?;
-    let after = rows::require::<entity::skill::Entity>(tx, org_id, id).await?;
-    w.audit(
-Action::SkillUpdated,
-Subject::new(SubjectType::Skill, id),
-Some(snapshot(&before)),
-Some(snapshot(&after)),
-)
-    .await?;
+    let after = w
+        .read_back::<entity::skill::Entity>(id, Action::SkillUpdated, Subject::new(SubjectType::Skill, id), Some(snapshot(&before)), snapshot)
+        .await?;
     Ok(after)
 
 }).await?;

@@ -116,14 +116,15 @@ pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
     .await
         .map_err(|e| e.on_unique(&TRACK_NAME_TAKEN))?;
     write_courses(conn, org_id, id, &input.courses).await?;
-    let track = rows::require::<entity::track::Entity>(conn, org_id, id).await?;
-    w.audit(
-        Action::TrackCreated,
-        Subject::new(SubjectType::Track, id),
-        None,
-        Some(snapshot(&track, &input.courses)),
-    )
-    .await?;
+    let track = w
+        .read_back::<entity::track::Entity>(
+            id,
+            Action::TrackCreated,
+            Subject::new(SubjectType::Track, id),
+            None,
+            |row| snapshot(row, &input.courses),
+        )
+        .await?;
     Ok(track)
 }
 
@@ -218,14 +219,9 @@ pub async fn update(
         }
         None => before_pairs.clone(),
     };
-    let after = rows::require::<entity::track::Entity>(tx, org_id, id).await?;
-    w.audit(
-Action::TrackUpdated,
-Subject::new(SubjectType::Track, id),
-Some(snapshot(&before, &before_pairs)),
-Some(snapshot(&after, &courses)),
-)
-    .await?;
+    let after = w
+        .read_back::<entity::track::Entity>(id, Action::TrackUpdated, Subject::new(SubjectType::Track, id), Some(snapshot(&before, &before_pairs)), |row| snapshot(row, &courses))
+        .await?;
     Ok(after)
     })
     .await

@@ -97,14 +97,15 @@ pub async fn create_in(w: &Write, input: NewUser) -> AppResult<user::Model> {
     .await
         .map_err(|e| e.on_unique(&EMAIL_TAKEN))?;
     write_attributes(w, org_id, id, &attributes).await?;
-    let user = rows::require::<entity::user::Entity>(w, org_id, id).await?;
-    w.audit(
-        Action::UserCreated,
-        Subject::user(id),
-        None,
-        Some(snapshot(&user)),
-    )
-    .await?;
+    let user = w
+        .read_back::<entity::user::Entity>(
+            id,
+            Action::UserCreated,
+            Subject::user(id),
+            None,
+            snapshot,
+        )
+        .await?;
     w.reconcile(Scope::Users(vec![id]));
     Ok(user)
 }
@@ -228,14 +229,15 @@ pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
         vals![w.now, id, org_id],
     )
     .await?;
-    let after = rows::require::<entity::user::Entity>(w, org_id, id).await?;
-    w.audit(
-        Action::UserDeactivated,
-        Subject::user(id),
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )
-    .await?;
+    let after = w
+        .read_back::<entity::user::Entity>(
+            id,
+            Action::UserDeactivated,
+            Subject::user(id),
+            Some(snapshot(&before)),
+            snapshot,
+        )
+        .await?;
     w.reconcile(Scope::Users(vec![id]));
     Ok(after)
 }

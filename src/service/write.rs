@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::entry::{Action, Subject};
 use crate::service::engine::scope::{Outcome, Scope};
 use crate::service::events::bus::EventBus;
+use crate::service::rows::{self, OrgRow};
 use crate::service::sql;
 use crate::service::viewer::Actor;
 use crate::vals;
@@ -107,6 +108,22 @@ impl Write {
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads row `id` of `E` back (as this change left it) and audits `action` on `subject`, from
+    /// `before` to the row as `after` describes it: the end of most creations and updates.
+    pub async fn read_back<E: OrgRow>(
+        &self,
+        id: Uuid,
+        action: Action,
+        subject: Subject,
+        before: Option<Json>,
+        after: impl FnOnce(&E::Model) -> Json,
+    ) -> AppResult<E::Model> {
+        let row = rows::require::<E>(self, self.org_id, id).await?;
+        self.audit(action, subject, before, Some(after(&row)))
+            .await?;
+        Ok(row)
     }
 
     /// Appends an audit event of this change (same transaction, same instant, same actor).
