@@ -18,6 +18,7 @@ pub mod course_skill;
 pub mod group;
 pub mod group_closure;
 pub mod group_parent;
+pub mod manual_requirement;
 pub mod membership;
 pub mod organization;
 pub mod proficiency_level;

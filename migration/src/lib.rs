@@ -14,6 +14,7 @@ mod m20261125_000006_event_retention_and_wakeups;
 mod m20261125_000007_create_track_tables;
 mod m20261125_000008_compliance_summaries_and_group_history;
 mod m20261203_000009_create_api_clients;
+mod m20261203_000012_create_manual_requirements;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_track_tables::Migration),
             Box::new(m20261125_000008_compliance_summaries_and_group_history::Migration),
             Box::new(m20261203_000009_create_api_clients::Migration),
+            Box::new(m20261203_000012_create_manual_requirements::Migration),
         ]
     }
 }

@@ -124,14 +124,46 @@ impl Assignment {
 /// One rule's requirement behind an assignment.
 pub struct AssignmentReason(pub assignment_reason::Model);
 
-/// One rule's requirement behind an assignment.
+/// What requires an assignment: a rule, or a person by hand.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonKind {
+    /// A rule's audience holds the person and its bundle names the course (or a course that
+    /// needs it).
+    Rule,
+    /// Assigned by hand (`assignCourse`); the engine never withdraws it.
+    Manual,
+}
+
+/// One requirement behind an assignment: a rule's, or a manual assignment's.
 #[Object]
 impl AssignmentReason {
-    /// The rule (still readable after it is deleted).
-    async fn rule(&self, ctx: &Context<'_>) -> async_graphql::Result<Rule> {
-        let rule = loaders(ctx)?.rules.load_one(self.0.rule_id).await?;
-        rule.map(Rule)
-            .ok_or_else(|| crate::error::AppError::internal("reason without rule").into())
+    /// RULE or MANUAL.
+    async fn kind(&self, ctx: &Context<'_>) -> async_graphql::Result<ReasonKind> {
+        Ok(match loaders(ctx)?.manual.load_one(self.0.rule_id).await? {
+            Some(_) => ReasonKind::Manual,
+            None => ReasonKind::Rule,
+        })
+    }
+
+    /// The rule (still readable after it is deleted); null for a manual assignment.
+    async fn rule(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Rule>> {
+        Ok(loaders(ctx)?
+            .rules
+            .load_one(self.0.rule_id)
+            .await?
+            .map(Rule))
+    }
+
+    /// The manual assignment (who assigned it, when, why); null for a rule's requirement.
+    async fn manual(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::exception::ManualAssignment>> {
+        Ok(loaders(ctx)?
+            .manual
+            .load_one(self.0.rule_id)
+            .await?
+            .map(super::exception::ManualAssignment))
     }
 
     /// For a prerequisite the engine assigned on its own: the course of the rule's bundle that

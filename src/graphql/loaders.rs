@@ -94,6 +94,11 @@ by_id_loader!(
     rows::find_many::<entity::rubric::Entity>
 );
 by_id_loader!(
+    ManualLoader,
+    entity::manual_requirement::Model,
+    rows::find_many::<entity::manual_requirement::Entity>
+);
+by_id_loader!(
     AssignmentLoader,
     assignment_entity::Model,
     rows::find_many::<entity::assignment::Entity>
@@ -329,6 +334,7 @@ pub struct Loaders {
     pub courses: DataLoader<CourseLoader>,
     pub rules: DataLoader<RuleLoader>,
     pub assignments: DataLoader<AssignmentLoader>,
+    pub manual: DataLoader<ManualLoader>,
     pub current_reasons: DataLoader<ReasonLoader>,
     pub all_reasons: DataLoader<ReasonLoader>,
     pub user_assignments: DataLoader<UserAssignmentLoader>,
@@ -401,6 +407,7 @@ impl Loaders {
             courses: DataLoader::new(CourseLoader(scope.clone()), tokio::spawn),
             rules: DataLoader::new(RuleLoader(scope.clone()), tokio::spawn),
             assignments: DataLoader::new(AssignmentLoader(scope.clone()), tokio::spawn),
+            manual: DataLoader::new(ManualLoader(scope.clone()), tokio::spawn),
             current_reasons: DataLoader::new(
                 ReasonLoader {
                     scope: scope.clone(),

@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod course;
 pub mod enums;
 pub mod event;
+pub mod exception;
 pub mod group;
 pub mod loaders;
 pub mod org;
@@ -68,6 +69,7 @@ pub struct Mutation(
     track::TrackMutation,
     assessment::AssessmentMutation,
     compliance::ComplianceMutation,
+    exception::ExceptionMutation,
     api_client::ApiClientMutation,
 );
 

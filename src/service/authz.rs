@@ -29,6 +29,8 @@ pub enum Permission {
     ManageIntegrations,
     /// Start assignments and record completions for anyone.
     RecordCompletions,
+    /// Manual assignments, exemptions and due-date extensions.
+    ManageExceptions,
 }
 
 /// What an org role allows.
@@ -36,7 +38,9 @@ pub fn allows(role: OrgRole, permission: Permission) -> bool {
     use OrgRole::*;
     use Permission::*;
     match permission {
-        ManageOrg | EditCatalog | RecordCompletions => matches!(role, Owner | Admin | Hr),
+        ManageOrg | EditCatalog | RecordCompletions | ManageExceptions => {
+            matches!(role, Owner | Admin | Hr)
+        }
         ManageRules | DeleteRoles | ReadAuditLog | ManageIntegrations => {
             matches!(role, Owner | Admin)
         }

@@ -13,6 +13,7 @@ pub mod course;
 pub mod engine;
 pub mod events;
 pub mod group;
+pub mod manual;
 pub mod matching;
 pub mod membership;
 pub mod org;

@@ -117,4 +117,5 @@ org_rows! {
     completion => "completion",
     audit_event => "audit event",
     api_client => "API client",
+    manual_requirement => "manual assignment",
 }

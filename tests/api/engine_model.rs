@@ -73,7 +73,14 @@ enum Op {
     Complete(usize, usize),
     /// The clock moves on this many days, then the scheduler ticks.
     Advance(i64),
+    /// `assignCourse` of one course to one (active) user.
+    AssignByHand(usize, usize),
+    /// `unassignCourse` of that user's assignment of the course.
+    UnassignByHand(usize, usize),
 }
+
+/// The reason of a manual assignment in the model's reason sets (rules are their indices).
+const MANUAL: usize = usize::MAX;
 
 fn spec() -> impl Strategy<Value = Spec> {
     let crit = prop_oneof![
@@ -117,6 +124,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..4usize).prop_map(Op::DeleteRule),
         3 => (1..=USERS, 0..COURSES).prop_map(|(u, c)| Op::Complete(u, c)),
         2 => prop_oneof![Just(3i64), Just(12), Just(25)].prop_map(Op::Advance),
+        2 => (1..=USERS, 0..COURSES).prop_map(|(u, c)| Op::AssignByHand(u, c)),
+        1 => (1..=USERS, 0..COURSES).prop_map(|(u, c)| Op::UnassignByHand(u, c)),
     ]
 }
 
@@ -126,6 +135,20 @@ struct RuleM {
     spec: Spec,
     active: bool,
     deleted: bool,
+}
+
+/// `courses` and, transitively, every prerequisite of them.
+fn with_prerequisites(mut courses: Vec<usize>) -> Vec<usize> {
+    let mut i = 0;
+    while i < courses.len() {
+        for &(c, p) in &PREREQS {
+            if c == courses[i] && !courses.contains(&p) {
+                courses.push(p);
+            }
+        }
+        i += 1;
+    }
+    courses
 }
 
 /// The naive model.
@@ -143,6 +166,8 @@ struct Model {
     today: i64,
     /// (user, course) → the day the latest completion's renewal opens (None: never).
     completed: BTreeMap<(usize, usize), Option<i64>>,
+    /// Live manual requirements (user, course).
+    manual: BTreeSet<(usize, usize)>,
 }
 
 impl Model {
@@ -194,20 +219,19 @@ impl Model {
             }
             for u in 0..=USERS {
                 if self.in_audience(u, &r.spec) {
-                    let mut courses: Vec<usize> = r.spec.courses.clone();
-                    let mut i = 0;
-                    while i < courses.len() {
-                        for &(c, p) in &PREREQS {
-                            if c == courses[i] && !courses.contains(&p) {
-                                courses.push(p);
-                            }
-                        }
-                        i += 1;
-                    }
-                    for c in courses {
+                    for c in with_prerequisites(r.spec.courses.clone()) {
                         out.entry((u, c)).or_default().insert(ri);
                     }
                 }
+            }
+        }
+        // A manual requirement of an active person, and the prerequisites of its course.
+        for &(u, c) in &self.manual {
+            if !self.active[u] {
+                continue;
+            }
+            for c in with_prerequisites(vec![c]) {
+                out.entry((u, c)).or_default().insert(MANUAL);
             }
         }
         out
@@ -229,7 +253,11 @@ impl Model {
         for (key, (kept, reasons)) in std::mem::take(&mut self.open) {
             if let Some(now) = desired.get(&key) {
                 open.insert(key, (false, now.clone()));
-            } else if kept || reasons.iter().any(|r| self.rules[*r].spec.keep) {
+            } else if kept
+                || reasons
+                    .iter()
+                    .any(|r| *r != MANUAL && self.rules[*r].spec.keep)
+            {
                 // Already kept, or a rule letting go of it now says KEEP.
                 open.insert(key, (true, BTreeSet::new()));
             }
@@ -319,9 +347,10 @@ impl World<'_> {
             );
             let entry = out.entry(key).or_insert((kept, BTreeSet::new()));
             if let Some(rule) = rule {
+                // A reason names a rule, or else a manual requirement.
                 entry
                     .1
-                    .insert(m.rules.iter().position(|x| x.id == rule).unwrap());
+                    .insert(m.rules.iter().position(|x| x.id == rule).unwrap_or(MANUAL));
             }
         }
         out
@@ -588,6 +617,38 @@ async fn step(w: &World<'_>, m: &mut Model, op: &Op) -> Result<(), TestCaseError
                 validity.map(|v| m.today + v - window.unwrap_or(0)),
             );
             m.open.remove(&(*u, *c));
+        }
+        Op::AssignByHand(u, c) => {
+            if !m.active[*u] {
+                return Ok(());
+            }
+            w.call(
+                "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { unchanged } }",
+                json!({ "i": { "userIds": [s(w.users[*u])], "courseId": s(w.courses[*c]) } }),
+            )
+            .await?;
+            m.manual.insert((*u, *c));
+        }
+        Op::UnassignByHand(u, c) => {
+            if !m.manual.contains(&(*u, *c)) {
+                return Ok(());
+            }
+            let d = w
+                .call(
+                    "query($u: ID!, $c: ID!) { assignments(filter: { userId: $u, courseId: $c }) { nodes { id } } }",
+                    json!({ "u": s(w.users[*u]), "c": s(w.courses[*c]) }),
+                )
+                .await?;
+            let Some(last) = d["assignments"]["nodes"].as_array().and_then(|n| n.last()) else {
+                // Never assigned (the person was deactivated first): nothing to name.
+                return Ok(());
+            };
+            w.call(
+                "mutation($i: UnassignCourseInput!) { unassignCourse(input: $i) { assignment { id } } }",
+                json!({ "i": { "assignmentId": last["id"] } }),
+            )
+            .await?;
+            m.manual.remove(&(*u, *c));
         }
         Op::Advance(days) => {
             w.app.clock.advance(chrono::Duration::days(*days));

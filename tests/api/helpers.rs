@@ -267,6 +267,7 @@ impl TestApp {
             "assessments",
             "assessment_scores",
             "api_clients",
+            "manual_requirements",
         ] {
             out.push((t, self.rows(t).await));
         }

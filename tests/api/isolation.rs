@@ -519,6 +519,22 @@ fn ops() -> Vec<Op> {
             || json!({ "i": { "id": "@rule" } }),
         ),
         op(
+            "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { assignments { id } } }",
+            || json!({ "i": { "userIds": ["@user"], "courseId": "@b:course" } }),
+        ),
+        op(
+            "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { assignments { id } } }",
+            || json!({ "i": { "userIds": ["@b:user"], "courseId": "@course" } }),
+        ),
+        op(
+            "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { assignments { id } } }",
+            || json!({ "i": { "groupId": "@group", "courseId": "@b:course" } }),
+        ),
+        op(
+            "mutation($i: UnassignCourseInput!) { unassignCourse(input: $i) { assignment { id } } }",
+            || json!({ "i": { "assignmentId": "@assignment" } }),
+        ),
+        op(
             "query($x: ID!) { apiClient(id: $x) { id name } }",
             || json!({ "x": "@apiClient" }),
         ),

@@ -11,6 +11,7 @@ mod csv_import;
 mod demo;
 mod engine;
 mod engine_model;
+mod exceptions;
 mod fuzz;
 mod groups;
 mod hardening;

@@ -623,6 +623,21 @@ fn rows() -> Vec<Row> {
             RULES,
             "FFFF",
         ),
+        // ---- manual assignments (OWNER, ADMIN, HR)
+        row(
+            "assignCourse",
+            "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { assignments { id } } }",
+            || json!({ "i": { "userIds": ["@subject"], "courseId": "@new:course" } }),
+            ORG_ADMIN,
+            "FFFF",
+        ),
+        row(
+            "unassignCourse",
+            "mutation($i: UnassignCourseInput!) { unassignCourse(input: $i) { assignment { id } } }",
+            || json!({ "i": { "assignmentId": "@new:manualAssignmentOfSubject" } }),
+            ORG_ADMIN,
+            "FFFF",
+        ),
         // ---- API clients (OWNER, ADMIN)
         row(
             "createApiClient",
@@ -1042,6 +1057,20 @@ impl Fixture {
             "@new:otherTrack" => {
                 let c = id(&json!(self.shared["@course"]));
                 create_track(app, app.admin_id, c).await.to_string()
+            }
+            "@new:manualAssignmentOfSubject" => {
+                let c = create_course(app, &format!("C {}", unique())).await;
+                let data = app
+                    .ok(
+                        "mutation($i: AssignCourseInput!) { assignCourse(input: $i) { assignments { id } } }",
+                        json!({ "i": { "userIds": [subject.to_string()], "courseId": c.to_string() } }),
+                        &app.admin,
+                    )
+                    .await;
+                data["assignCourse"]["assignments"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
             }
             "@new:apiClient" => app.api_client(&["REPORTS_READ"]).await.0.to_string(),
             "@new:course" => create_course(app, &format!("C {}", unique()))

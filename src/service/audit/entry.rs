@@ -111,6 +111,10 @@ pub enum Action {
     ApiClientRevoked,
     /// An API client's secret was rotated (the old one works for 24 hours).
     ApiClientSecretRotated,
+    /// A course was required of a person by hand (`assignCourse`).
+    CourseAssigned,
+    /// A course required by hand was no longer required (`unassignCourse`).
+    CourseUnassigned,
 }
 
 impl Action {

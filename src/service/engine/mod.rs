@@ -88,6 +88,7 @@ async fn reconcile_scope(
         }
         _ => stage::fill_in_sql(w, org_id, now, seq, &scope, courses.as_deref()).await?,
     }
+    stage::fill_manual(w, org_id, &scope, courses.as_deref()).await?;
     stage::expand_prerequisites(w).await?;
     let outcome = apply::apply(w, &scope, courses.as_deref()).await?;
     w.add_outcome(&outcome);

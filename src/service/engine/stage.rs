@@ -189,6 +189,32 @@ pub async fn fill_in_sql(
     Ok(())
 }
 
+/// Stages the live manual requirements (`assignCourse`) of the active people in `scope`: a
+/// desired row each, whose reason names the requirement (its id in `rule_id`), so the engine
+/// keeps what was assigned by hand as it keeps what a rule requires.
+pub async fn fill_manual(
+    conn: &impl ConnectionTrait,
+    org_id: Uuid,
+    scope: &Scope,
+    courses: Option<&[Uuid]>,
+) -> AppResult<()> {
+    let mut q = Q::new();
+    let org = q.bind(org_id);
+    let in_scope = audience::scope_sql(&mut q, scope, "m.user_id");
+    let in_courses = match courses {
+        Some(c) => format!(" AND m.course_id IN ({})", q.bind_ids(c)),
+        None => String::new(),
+    };
+    q.text = format!(
+        "INSERT INTO sg_desired (user_id, course_id, rule_id, since, unlock_at, due_at) \
+         SELECT m.user_id, m.course_id, m.id, m.created_at, NULL, m.due_at \
+         FROM manual_requirements m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = {org} AND m.ended_at IS NULL AND u.active AND {in_scope}{in_courses}"
+    );
+    q.exec(conn).await?;
+    Ok(())
+}
+
 /// Adds the missing prerequisites of every staged course, level by level down the DAG: the
 /// rule that requires a course also requires its prerequisites, with a reason naming the course
 /// that needs them (`via_course_id`). One row per (user, prerequisite, rule): when several
