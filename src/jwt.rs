@@ -39,9 +39,12 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+/// Seconds of clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: i64 = 30;
+
 fn validation(algorithm: Algorithm) -> Validation {
     let mut validation = Validation::new(algorithm);
-    validation.leeway = 30;
+    validation.leeway = LEEWAY_SECS as u64;
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "sub"]);
     validation

@@ -49,6 +49,7 @@ pub async fn build_state(
         limiter: state::limiter(&settings),
         settings: Arc::new(settings),
         ws_connections: Default::default(),
+        ws_operations: Default::default(),
     })
 }
 

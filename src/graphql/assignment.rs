@@ -217,7 +217,7 @@ impl AssignmentQuery {
     }
 
     /// Assignments visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn assignments(
         &self,
         ctx: &Context<'_>,

@@ -90,7 +90,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every change, newest first. OWNER and ADMIN.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -359,7 +359,7 @@ impl ComplianceReport {
     }
 
     /// The users, by id, each with their items; `status` keeps only users in those states.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -498,6 +498,7 @@ impl ComplianceQuery {
     /// A user's compliance (default: the viewer), now or as of `asOf`; `warningDays` (default
     /// 30) is how close an expiry makes a course EXPIRING_SOON. NOT_FOUND for users the viewer
     /// may not see.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn compliance_status(
         &self,
         ctx: &Context<'_>,
@@ -514,6 +515,7 @@ impl ComplianceQuery {
     }
 
     /// Compliance of everyone the filter and the viewer's role cover, now or as of `asOf`.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn compliance_report(
         &self,
         ctx: &Context<'_>,

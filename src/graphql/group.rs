@@ -72,7 +72,7 @@ impl Group {
 
     /// Current members visible to the viewer; with `includeSubgroups`, members of the whole
     /// subtree (each person once).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

@@ -118,7 +118,7 @@ impl Role {
     /// The active users the viewer may see, by how well they fit the role, best first (then by
     /// id): who is ready for it. `minPercent` keeps those with at least that score. `first`
     /// defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::match_cost(first, child_complexity)")]
     async fn user_matches(
         &self,
         ctx: &Context<'_>,

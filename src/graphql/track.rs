@@ -450,6 +450,7 @@ impl TrackQuery {
     /// A track's report as of `asOf` (default now): enrolment, the step funnel with drop-off,
     /// assessment scores, median days to complete and evaluator calibration. The track's owner,
     /// OWNER, ADMIN, HR (anyone else: FORBIDDEN).
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn track_report(
         &self,
         ctx: &Context<'_>,

@@ -229,6 +229,7 @@ pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
     )
     .await?;
     let after = rows::require::<entity::user::Entity>(w, org_id, id).await?;
+    w.end_sessions(id);
     w.audit(
         Action::UserDeactivated,
         Subject::user(id),

@@ -102,3 +102,433 @@ async fn a_rule_over_a_completed_and_an_uncompleted_member_commits() {
     assert_eq!(report["complianceReport"]["compliant"], 1);
     assert_eq!(report["complianceReport"]["pending"], 1);
 }
+
+// ---- WebSocket authority, limits and the same controls as HTTP ------------------------------
+
+use crate::live::{Ws, connect, recv, send};
+use skillgraph::service::viewer::OrgRole;
+use skillgraph::state::Settings;
+
+const EVENTS: &str = "subscription { assignmentEvents { cursor kind } }";
+
+/// A graphql-transport-ws connection, acknowledged, of the holder of `token`.
+async fn socket(base: &str, token: &str) -> Ws {
+    let mut ws = connect(base, "graphql-transport-ws", None).await;
+    send(
+        &mut ws,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await["type"], "connection_ack");
+    ws
+}
+
+async fn start(ws: &mut Ws, id: &str, query: &str) {
+    send(
+        ws,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+}
+
+/// The next message about operation `id` (or the close frame).
+async fn about(ws: &mut Ws, id: &str) -> serde_json::Value {
+    loop {
+        let m = recv(ws).await;
+        if m["id"] == id || m.get("close").is_some() || m.get("closed").is_some() {
+            return m;
+        }
+    }
+}
+
+/// The first error code of a `next` message (or an `error` one).
+fn ws_code(m: &serde_json::Value) -> String {
+    let errors = if m["type"] == "error" {
+        &m["payload"]
+    } else {
+        &m["payload"]["errors"]
+    };
+    errors[0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A deactivated user's open socket used to run queries and mutations, and its subscription
+/// kept streaming. Now the subscription ends at once with `resumeAfter`, and every later
+/// operation is UNAUTHENTICATED and writes nothing.
+#[tokio::test]
+async fn a_deactivated_users_socket_stops_at_once() {
+    let app = TestApp::spawn().await;
+    let server = crate::http::serve(&app).await;
+    let hr = app.user().await;
+    let token = app.token(hr, OrgRole::Hr);
+    let mut ws = socket(&server.base, &token).await;
+    start(&mut ws, "live", EVENTS).await;
+    start(&mut ws, "q", "{ viewer { id } }").await;
+    assert!(about(&mut ws, "q").await["payload"]["data"]["viewer"]["id"].is_string());
+    app.ok(
+        "mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { user { id } } }",
+        json!({ "i": { "id": hr.to_string() } }),
+        &app.admin,
+    )
+    .await;
+    let ended = about(&mut ws, "live").await;
+    assert_eq!(ws_code(&ended), "UNAUTHENTICATED", "{ended:#}");
+    assert!(
+        ended["payload"]["errors"][0]["extensions"]["resumeAfter"].is_string(),
+        "{ended:#}"
+    );
+    assert_eq!(about(&mut ws, "live").await["type"], "complete");
+    let before = app.counts().await;
+    start(
+        &mut ws,
+        "m",
+        "mutation { createGroup(input: { name: \"Ghost\" }) { group { id } } }",
+    )
+    .await;
+    let m = about(&mut ws, "m").await;
+    assert_eq!(ws_code(&m), "UNAUTHENTICATED", "{m:#}");
+    start(&mut ws, "q2", "{ viewer { id } }").await;
+    assert_eq!(ws_code(&about(&mut ws, "q2").await), "UNAUTHENTICATED");
+    assert_eq!(app.counts().await, before);
+}
+
+/// An expired OWNER token's socket used to read `auditLog` and create groups. Now, once the
+/// token has expired, every operation is UNAUTHENTICATED.
+#[tokio::test]
+async fn an_expired_tokens_socket_may_no_longer_act() {
+    let app = TestApp::spawn().await;
+    let server = crate::http::serve(&app).await;
+    // Expiring in 2 s.
+    let token = app
+        .state
+        .jwt
+        .mint(
+            app.org_id,
+            app.owner_id,
+            OrgRole::Owner,
+            chrono::Duration::seconds(2),
+        )
+        .unwrap();
+    let mut ws = socket(&server.base, &token).await;
+    let mut n = 0;
+    let refused = loop {
+        n += 1;
+        let id = format!("read{n}");
+        start(&mut ws, &id, "{ auditLog(first: 1) { totalCount } }").await;
+        let m = about(&mut ws, &id).await;
+        if m["payload"]["errors"].is_array() {
+            break m;
+        }
+        assert!(n < 200, "still served after 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(ws_code(&refused), "UNAUTHENTICATED", "{refused:#}");
+    let before = app.counts().await;
+    start(
+        &mut ws,
+        "m",
+        "mutation { createGroup(input: { name: \"Late\" }) { group { id } } }",
+    )
+    .await;
+    assert_eq!(ws_code(&about(&mut ws, "m").await), "UNAUTHENTICATED");
+    assert_eq!(app.counts().await, before);
+}
+
+/// Operations over a socket used to bypass the rate limiter and the `AUTHZ_DENIED` audit.
+#[tokio::test]
+async fn socket_operations_pass_the_rate_limiter_and_the_denial_audit() {
+    let app = TestApp::spawn_with(Settings {
+        rate_limit_per_second: 1,
+        rate_limit_burst: 1,
+        ..Settings::default()
+    })
+    .await;
+    let server = crate::http::serve(&app).await;
+    let learner = app.user().await;
+    let mut ws = socket(&server.base, &app.token(learner, OrgRole::Learner)).await;
+    let before = app.counts().await;
+    start(
+        &mut ws,
+        "m",
+        "mutation { createGroup(input: { name: \"Not mine\" }) { group { id } } }",
+    )
+    .await;
+    assert_eq!(ws_code(&about(&mut ws, "m").await), "FORBIDDEN");
+    let denied = app
+        .scalar("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'AUTHZ_DENIED'")
+        .await;
+    assert_eq!(denied, 1);
+    assert_eq!(app.counts().await, before);
+    start(&mut ws, "q", "{ viewer { id } }").await;
+    assert_eq!(ws_code(&about(&mut ws, "q").await), "RATE_LIMITED");
+}
+
+/// One socket used to hold 50,000 subscriptions and accept duplicate ids. Now a connection
+/// runs at most `max_subscriptions_per_connection` operations, a user at most
+/// `max_subscriptions_per_user` over all their sockets, and a duplicate id closes with 4409.
+#[tokio::test]
+async fn subscriptions_are_limited_per_connection_and_per_user_and_ids_are_unique() {
+    let app = TestApp::spawn_with(Settings {
+        max_subscriptions_per_connection: 3,
+        max_subscriptions_per_user: 4,
+        ..Settings::default()
+    })
+    .await;
+    let server = crate::http::serve(&app).await;
+    let learner = app.user().await;
+    let token = app.token(learner, OrgRole::Learner);
+    let mut ws = socket(&server.base, &token).await;
+    for id in ["1", "2", "3"] {
+        start(&mut ws, id, EVENTS).await;
+    }
+    start(&mut ws, "4", EVENTS).await;
+    let m = about(&mut ws, "4").await;
+    assert_eq!(ws_code(&m), "RATE_LIMITED", "{m:#}");
+    assert_eq!(about(&mut ws, "4").await["type"], "complete");
+    // Completing one frees its place.
+    send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
+    let mut freed = false;
+    for n in 0..100 {
+        let id = format!("again{n}");
+        start(&mut ws, &id, EVENTS).await;
+        let m =
+            tokio::time::timeout(std::time::Duration::from_millis(300), about(&mut ws, &id)).await;
+        match m {
+            Err(_) => {
+                freed = true; // running: no error came
+                break;
+            }
+            Ok(m) => assert_eq!(ws_code(&m), "RATE_LIMITED"),
+        }
+    }
+    assert!(freed);
+    // The user's second socket gets the one place left of the user's four.
+    let mut other = socket(&server.base, &token).await;
+    start(&mut other, "a", EVENTS).await;
+    start(&mut other, "b", EVENTS).await;
+    let m = about(&mut other, "b").await;
+    assert_eq!(ws_code(&m), "RATE_LIMITED", "{m:#}");
+    // A duplicate id of a running subscription closes the connection with 4409.
+    start(&mut other, "a", EVENTS).await;
+    assert_eq!(about(&mut other, "a").await, json!({ "close": 4409 }));
+}
+
+/// A socket that never sends `connection_init` used to stay open for ever.
+#[tokio::test]
+async fn a_socket_without_connection_init_is_closed_with_4408() {
+    let app = TestApp::spawn_with(Settings {
+        ws_init_timeout_secs: 1,
+        ..Settings::default()
+    })
+    .await;
+    let server = crate::http::serve(&app).await;
+    let mut ws = connect(&server.base, "graphql-transport-ws", None).await;
+    assert_eq!(recv(&mut ws).await, json!({ "close": 4408 }));
+}
+
+// ---- cost limits that hold ---------------------------------------------------------------
+
+/// The first error's extensions.
+fn ext(r: &serde_json::Value) -> &serde_json::Value {
+    &r["errors"][0]["extensions"]
+}
+
+/// A 30,000-item `status`/`kinds` list used to cost seconds of server time; now every input
+/// list has a maximum (VALIDATION naming the argument).
+#[tokio::test]
+async fn huge_input_lists_are_refused() {
+    let app = TestApp::spawn().await;
+    let statuses: Vec<&str> = std::iter::repeat_n("ASSIGNED", 30_000).collect();
+    let r = app
+        .execute(
+            "query($f: AssignmentFilter) { assignments(filter: $f) { totalCount } }",
+            json!({ "f": { "status": statuses } }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["field"], "f.status");
+    let kinds = vec!["ASSIGNED"; 30_000].join(", ");
+    let r = app
+        .execute(
+            &format!("{{ assignmentEvents(filter: {{ kinds: [{kinds}] }}) {{ totalCount }} }}"),
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    // 1,000 criteria (INTERNAL before): VALIDATION, and no rule written.
+    let before = app.counts().await;
+    let criteria: Vec<_> = (0..1000)
+        .map(|i| json!({ "attribute": "department", "op": "EQ", "values": [format!("d{i}")] }))
+        .collect();
+    let r = app
+        .execute(
+            "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+            json!({ "i": { "name": "Many", "audience": { "criteria": criteria }, "courses": [] } }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(app.counts().await, before);
+}
+
+/// 3,000 aliases of `roleMatches` fit under the complexity limit and `__typename` was free;
+/// now a match connection has a base cost, `__typename` and list items count, and the refusal
+/// says the cost and the limit (issue 14: "Limits say what they are").
+#[tokio::test]
+async fn aliases_typenames_and_list_items_count_towards_the_cost() {
+    let app = TestApp::spawn().await;
+    let aliases: String = (0..1000)
+        .map(|i| format!("m{i}: roleMatches(first: 1) {{ __typename }} "))
+        .collect();
+    let r = app
+        .execute(&format!("{{ {aliases} }}"), json!({}), &app.admin)
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["limit"], 10_000);
+    assert!(ext(&r)["cost"].as_u64().unwrap() > 10_000, "{r:#}");
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("cost"));
+
+    let small = TestApp::spawn_with(Settings {
+        max_complexity: 100,
+        ..Settings::default()
+    })
+    .await;
+    let typenames: String = (0..200).map(|i| format!("t{i}: __typename ")).collect();
+    let r = small
+        .execute(&format!("{{ {typenames} }}"), json!({}), &small.admin)
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["limit"], 100);
+    assert!(ext(&r)["cost"].as_u64().unwrap() >= 200);
+    let kinds = vec!["ASSIGNED"; 200];
+    let r = small
+        .execute(
+            "query($k: [AssignmentEventKind!]) { assignmentEvents(filter: { kinds: $k }, first: 1) { totalCount } }",
+            json!({ "k": kinds }),
+            &small.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert!(ext(&r)["cost"].as_u64().unwrap() >= 200);
+    // An ordinary query still fits.
+    small.ok("{ viewer { id } }", json!({}), &small.admin).await;
+}
+
+/// Depth errors say the depth and the limit too (issue 14).
+#[tokio::test]
+async fn a_query_nested_too_deep_says_its_depth_and_the_limit() {
+    let app = TestApp::spawn().await;
+    let mut q = String::from("id");
+    for _ in 0..20 {
+        q = format!("manager {{ {q} }}");
+    }
+    let r = app
+        .execute(&format!("{{ viewer {{ {q} }} }}"), json!({}), &app.admin)
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["limit"], 15);
+    assert!(ext(&r)["cost"].as_u64().unwrap() > 15);
+}
+
+/// A 1.7 MB document of repeated directives got a 12 MB error body. Now documents, directives
+/// per field and error lists are bounded.
+#[tokio::test]
+async fn documents_directives_and_error_bodies_are_bounded() {
+    let app = TestApp::spawn().await;
+    let directives = "@include(if: true) ".repeat(4000);
+    let r = app
+        .execute(
+            &format!("{{ viewer {{ id {directives} }} }}"),
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert!(r["errors"].as_array().unwrap().len() <= 20);
+    assert!(
+        r.to_string().len() < 10_000,
+        "{} bytes",
+        r.to_string().len()
+    );
+    let directives = "@include(if: true) ".repeat(50);
+    let r = app
+        .execute(
+            &format!("{{ viewer {{ id {directives} }} }}"),
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert!(
+        r.to_string().len() < 10_000,
+        "{} bytes",
+        r.to_string().len()
+    );
+    let huge = "viewer { id } ".repeat(100_000);
+    let r = app
+        .execute(&format!("{{ {huge} }}"), json!({}), &app.admin)
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["limit"], 100_000);
+    // Many mistakes: the first few are answered, and how many more there were.
+    let unknown: String = (0..3000).map(|i| format!("nope{i} ")).collect();
+    let r = app
+        .execute(&format!("{{ {unknown} }}"), json!({}), &app.admin)
+        .await;
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 20, "{r:#}");
+    assert!(
+        errors[19]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more errors")
+    );
+}
+
+// ---- bad input is VALIDATION ------------------------------------------------------------
+
+/// A NUL byte (INTERNAL on PostgreSQL) and a 1 MB search string used to reach the database.
+#[tokio::test]
+async fn nul_bytes_and_huge_texts_are_refused_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let before = app.counts().await;
+    let r = app
+        .execute(
+            "mutation($i: CreateGroupInput!) { createGroup(input: $i) { group { id } } }",
+            json!({ "i": { "name": "Nul\u{0}Group" } }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["field"], "i.name");
+    let r = app
+        .execute(
+            "mutation { createGroup(input: { name: \"Nul\\u0000Inline\" }) { group { id } } }",
+            json!({}),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    let r = app
+        .execute(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+            json!({ "i": { "email": "x@example.com", "name": "x".repeat(20_000) } }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(app.counts().await, before);
+    let r = app
+        .execute(
+            "query($s: String) { skills(search: $s) { id } }",
+            json!({ "s": "a".repeat(1 << 20) }),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
+    assert_eq!(ext(&r)["field"], "s");
+}
