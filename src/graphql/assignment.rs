@@ -227,7 +227,7 @@ impl AssignmentQuery {
     ) -> async_graphql::Result<Conn<Assignment>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, Assignment, move || {

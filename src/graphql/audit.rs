@@ -107,7 +107,7 @@ impl AuditQuery {
             from: f.from.map(|t| t.micros()),
             to: f.to.map(|t| t.micros()),
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, AuditEvent, move || {

@@ -213,7 +213,7 @@ impl CareerQuery {
             .into_service()?,
             min_percent: f.min_percent,
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::role_matches(&state.db.read, viewer, user_id, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, RoleMatch, move || {

@@ -368,7 +368,7 @@ impl ComplianceReport {
         status: Option<Vec<ComplianceState>>,
     ) -> async_graphql::Result<Conn<UserCompliance>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let states: Option<Vec<UserState>> =
             status.map(|s| s.into_iter().map(Into::into).collect());
         let rows = status::users_page(
@@ -554,7 +554,7 @@ impl ComplianceQuery {
     ) -> async_graphql::Result<Conn<Completion>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let now = now_micros(state);
         let within_days = within_days.unwrap_or(30);
         let rows =

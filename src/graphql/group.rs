@@ -86,7 +86,7 @@ impl Group {
             include_subgroups: include_subgroups.unwrap_or(false),
             ..Default::default()
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = user_service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, User, move || {

@@ -127,7 +127,7 @@ impl Role {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<RoleMatch>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows =
             matching::user_matches(&state.db.read, viewer, self.0.id, min_percent, &page).await?;
         let (db, viewer, role_id) = (state.db.read.clone(), viewer.clone(), self.0.id);

@@ -240,7 +240,7 @@ impl UserQuery {
     ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, User, move || {

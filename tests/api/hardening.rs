@@ -532,3 +532,147 @@ async fn nul_bytes_and_huge_texts_are_refused_and_write_nothing() {
     assert_eq!(ext(&r)["code"], "VALIDATION", "{r:#}");
     assert_eq!(ext(&r)["field"], "s");
 }
+
+/// Other organizations' cursors were accepted silently by the connections (the README says
+/// VALIDATION); malformed ones are VALIDATION everywhere.
+#[tokio::test]
+async fn foreign_and_malformed_cursors_are_refused_by_every_connection() {
+    let app = TestApp::spawn().await;
+    let (_, other) = app.other_org().await;
+    app.user().await;
+    let group = app.group("Cursors", None).await;
+    let theirs = |q: &'static str, path: &'static [&'static str]| {
+        let app = &app;
+        let other = other.clone();
+        async move {
+            let mut d = app.ok(q, json!({}), &other).await;
+            for p in path {
+                d = d[p].clone();
+            }
+            d[0]["cursor"].as_str().expect("a cursor").to_string()
+        }
+    };
+    let users = theirs(
+        "{ users(first: 1) { edges { cursor } } }",
+        &["users", "edges"],
+    )
+    .await;
+    let audit = theirs(
+        "{ auditLog(first: 1) { edges { cursor } } }",
+        &["auditLog", "edges"],
+    )
+    .await;
+    for (q, cursor) in [
+        (
+            "query($c: String) { users(first: 1, after: $c) { totalCount } }",
+            &users,
+        ),
+        (
+            "query($c: String) { auditLog(first: 1, after: $c) { totalCount } }",
+            &audit,
+        ),
+    ] {
+        let r = app.execute(q, json!({ "c": cursor }), &app.admin).await;
+        assert_eq!(ext(&r)["code"], "VALIDATION", "{q}: {r:#}");
+        assert_eq!(ext(&r)["field"], "after", "{q}: {r:#}");
+    }
+    let role = app.role("Cursor role", None).await;
+    let group_q = format!(
+        "query($c: String) {{ group(id: \"{group}\") {{ members(after: $c) {{ totalCount }} }} }}"
+    );
+    let role_q = format!(
+        "query($c: String) {{ role(id: \"{role}\") {{ userMatches(after: $c) {{ totalCount }} }} }}"
+    );
+    let every = [
+        "query($c: String) { users(after: $c) { totalCount } }",
+        "query($c: String) { assignments(after: $c) { totalCount } }",
+        "query($c: String) { auditLog(after: $c) { totalCount } }",
+        "query($c: String) { roleMatches(after: $c) { totalCount } }",
+        "query($c: String) { assignmentEvents(after: $c) { totalCount } }",
+        "query($c: String) { complianceReport { users(after: $c) { totalCount } } }",
+        group_q.as_str(),
+        role_q.as_str(),
+    ];
+    for q in every {
+        for cursor in ["garbage", users.as_str()] {
+            let r = app.execute(q, json!({ "c": cursor }), &app.admin).await;
+            assert_eq!(ext(&r)["code"], "VALIDATION", "{q} with {cursor}: {r:#}");
+        }
+    }
+}
+
+/// 413 and 408 answers had no JSON body or code; a client's `X-Request-Id` of any length and
+/// content was stored verbatim in the audit log.
+#[tokio::test]
+async fn refusals_of_the_http_edge_are_graphql_shaped_and_request_ids_are_screened() {
+    let app = TestApp::spawn_with(Settings {
+        max_body_bytes: 2_000,
+        ..Settings::default()
+    })
+    .await;
+    let server = crate::http::serve(&app).await;
+    let res = server
+        .client
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .body(
+            json!({ "query": format!("{{ viewer {{ id }} }} # {}", "x".repeat(5_000)) })
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body:#}"
+    );
+
+    let slow = TestApp::spawn_with(Settings {
+        request_timeout_secs: 0,
+        ..Settings::default()
+    })
+    .await;
+    let server_slow = crate::http::serve(&slow).await;
+    let (status, body) = server_slow
+        .post(
+            Some(&slow.admin),
+            json!({ "query": "{ users { totalCount } }" }),
+        )
+        .await;
+    assert_eq!(status, 408);
+    assert!(
+        body["errors"][0]["extensions"]["code"].is_string(),
+        "{body:#}"
+    );
+
+    let create = |name: &str| json!({ "query": format!("mutation {{ createGroup(input: {{ name: \"{name}\" }}) {{ group {{ id }} }} }}") });
+    for (sent, kept) in [
+        ("x".repeat(1000), false),
+        ("evil\u{7f}id".into(), false),
+        ("req-42.a:b_c".into(), true),
+    ] {
+        let res = server
+            .client
+            .post(format!("{}/graphql", server.base))
+            .bearer_auth(&app.admin)
+            .header("x-request-id", sent.as_str())
+            .json(&create(&format!("G {}", sent.len())))
+            .send()
+            .await;
+        let Ok(res) = res else {
+            assert!(!kept);
+            continue; // the client itself refuses some header values
+        };
+        let echoed = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(res.status(), 200);
+        assert_eq!(echoed == sent, kept, "{echoed}");
+        assert!(echoed.len() <= 64);
+    }
+    let longest = app
+        .scalar("SELECT COALESCE(MAX(LENGTH(request_id)), 0) AS n FROM audit_events")
+        .await;
+    assert!(longest <= 64, "{longest}");
+}
