@@ -99,6 +99,9 @@ struct ServeArgs {
     /// Require this `aud` claim.
     #[arg(long = "jwt-audience", env = "SKILLGRAPH_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
+    /// Refuse tokens that claim a longer lifetime (`exp` − `iat`): 30d, 12h, 90m, 3600s.
+    #[arg(long = "max-token-ttl", env = "SKILLGRAPH_MAX_TOKEN_TTL", default_value = "30d", value_parser = skillgraph::jwt::parse_ttl)]
+    max_token_ttl: i64,
     /// Sustained requests per second per user (the identity behind a token); 0 turns it off.
     #[arg(
         long = "rate-limit",
@@ -263,7 +266,7 @@ async fn main() -> ExitCode {
 
 fn require_secret(secret: &SecretArg) -> Result<JwtKeys, String> {
     match secret.jwt_secret.as_deref() {
-        Some(s) if !s.is_empty() => Ok(JwtKeys::hs256(s.as_bytes())),
+        Some(s) if !s.is_empty() => JwtKeys::hs256_checked(s.as_bytes()).map_err(|e| describe(&e)),
         _ => Err("set SKILLGRAPH_JWT_SECRET (or --jwt-secret) to sign tokens".into()),
     }
 }
@@ -347,7 +350,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(_), _, true) => {
             return Err("--demo mints its own tokens; it cannot use --jwt-public-key".into());
         }
-        (None, Some(s), _) if !s.is_empty() => JwtKeys::hs256(s.as_bytes()),
+        (None, Some(s), _) if !s.is_empty() => {
+            JwtKeys::hs256_checked(s.as_bytes()).map_err(|e| describe(&e))?
+        }
         (None, _, true) => JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
         _ => {
             return Err(
@@ -361,6 +366,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(aud) = &args.jwt_audience {
         keys = keys.with_audience(aud);
     }
+    keys = keys.with_max_ttl(args.max_token_ttl);
     let started = std::time::Instant::now();
     let mut settings = Settings {
         max_depth: args.max_depth,

@@ -676,3 +676,82 @@ async fn refusals_of_the_http_edge_are_graphql_shaped_and_request_ids_are_screen
         .await;
     assert!(longest <= 64, "{longest}");
 }
+
+// ---- tokens ---------------------------------------------------------------------------------
+
+fn sign(claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SECRET),
+    )
+    .unwrap()
+}
+
+/// `--jwt-issuer`/`--jwt-audience` accepted tokens that lack the claim; token lifetime had no
+/// maximum.
+#[test]
+fn configured_issuer_and_audience_are_required_and_lifetimes_are_bounded() {
+    use skillgraph::jwt::JwtKeys;
+    let now = chrono::Utc::now().timestamp();
+    let base = json!({ "sub": uuid::Uuid::now_v7().to_string(), "org": uuid::Uuid::now_v7().to_string(),
+                       "role": "ADMIN", "exp": now + 3600, "iat": now });
+    let with = |extra: serde_json::Value| {
+        let mut c = base.clone();
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        sign(c)
+    };
+    let keys = JwtKeys::hs256(crate::helpers::SECRET)
+        .with_issuer("https://idp.example")
+        .with_audience("skillgraph");
+    assert!(
+        keys.verify(&with(
+            json!({ "iss": "https://idp.example", "aud": "skillgraph" })
+        ))
+        .is_ok()
+    );
+    for token in [
+        with(json!({})),
+        with(json!({ "aud": "skillgraph" })),
+        with(json!({ "iss": "https://idp.example" })),
+        with(json!({ "iss": "https://other.example", "aud": "skillgraph" })),
+    ] {
+        let e = keys.verify(&token).unwrap_err();
+        assert_eq!(e.code(), "UNAUTHENTICATED");
+    }
+    let keys = JwtKeys::hs256(crate::helpers::SECRET).with_max_ttl(30 * 86_400);
+    assert!(
+        keys.verify(&with(json!({ "exp": now + 29 * 86_400 })))
+            .is_ok()
+    );
+    let long = with(json!({ "exp": now + 31 * 86_400 }));
+    assert_eq!(keys.verify(&long).unwrap_err().code(), "UNAUTHENTICATED");
+    let mut no_iat = base.clone();
+    no_iat.as_object_mut().unwrap().remove("iat");
+    no_iat["exp"] = json!(now + 40 * 86_400);
+    assert!(keys.verify(&sign(no_iat)).is_err());
+    assert_eq!(skillgraph::jwt::parse_ttl("30d"), Ok(30 * 86_400));
+    assert_eq!(skillgraph::jwt::parse_ttl("90m"), Ok(5400));
+    assert!(skillgraph::jwt::parse_ttl("soon").is_err());
+}
+
+/// A one-character JWT secret was accepted at start.
+#[test]
+fn a_short_jwt_secret_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillgraph"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", "x"])
+        .env_remove("SKILLGRAPH_JWT_SECRET")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 32"), "{stderr}");
+    // Nothing was created: the secret is checked before the database is opened.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
