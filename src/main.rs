@@ -126,6 +126,51 @@ struct ServeArgs {
         default_value_t = 20
     )]
     max_ws_connections: usize,
+    /// Operations (subscriptions) one WebSocket connection may run at once; 0 turns it off.
+    #[arg(
+        long = "max-subscriptions-per-connection",
+        env = "SKILLGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 50
+    )]
+    max_subscriptions_per_connection: usize,
+    /// Operations one user may run at once over all their WebSocket connections; 0 turns it off.
+    #[arg(
+        long = "max-subscriptions-per-user",
+        env = "SKILLGRAPH_MAX_SUBSCRIPTIONS_PER_USER",
+        default_value_t = 200
+    )]
+    max_subscriptions_per_user: usize,
+    /// Seconds a WebSocket may stay open before its `connection_init` (then closed with 4408).
+    #[arg(
+        long = "ws-init-timeout",
+        env = "SKILLGRAPH_WS_INIT_TIMEOUT",
+        default_value_t = 5
+    )]
+    ws_init_timeout: u64,
+    /// Largest request body, in bytes (larger: 413).
+    #[arg(long = "max-body-bytes", env = "SKILLGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Largest GraphQL document (the `query` text), in bytes.
+    #[arg(
+        long = "max-document-bytes",
+        env = "SKILLGRAPH_MAX_DOCUMENT_BYTES",
+        default_value_t = 100_000
+    )]
+    max_document_bytes: usize,
+    /// Most items in any one input list (arguments and variables).
+    #[arg(
+        long = "max-list-items",
+        env = "SKILLGRAPH_MAX_LIST_ITEMS",
+        default_value_t = 500
+    )]
+    max_list_items: usize,
+    /// Most characters in any one text input (a CSV file excepted).
+    #[arg(
+        long = "max-text-chars",
+        env = "SKILLGRAPH_MAX_TEXT_CHARS",
+        default_value_t = 10_000
+    )]
+    max_text_chars: usize,
     /// Days assignment events are kept for `assignmentEvents` replays; older ones are pruned
     /// hourly (0 keeps them for ever).
     #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
@@ -377,6 +422,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         rate_limit_burst: args.rate_limit_burst,
         introspection: !args.no_introspection,
         max_ws_connections: args.max_ws_connections,
+        max_subscriptions_per_connection: args.max_subscriptions_per_connection,
+        max_subscriptions_per_user: args.max_subscriptions_per_user,
+        ws_init_timeout_secs: args.ws_init_timeout,
+        max_body_bytes: args.max_body_bytes,
+        max_document_bytes: args.max_document_bytes,
+        max_list_items: args.max_list_items,
+        max_text_chars: args.max_text_chars,
         event_retention_days: args.event_retention_days,
         ..Settings::default()
     };
