@@ -755,3 +755,128 @@ fn a_short_jwt_secret_is_refused_at_start() {
     // Nothing was created: the secret is checked before the database is opened.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+// ---- scope ----------------------------------------------------------------------------------
+
+/// A track owned by a LEARNER, used as a rule's bundle, and an organization-wide rubric.
+struct Tracked {
+    owner: uuid::Uuid,
+    track: uuid::Uuid,
+    rubric: uuid::Uuid,
+    skill: uuid::Uuid,
+    learner: uuid::Uuid,
+}
+
+async fn tracked(app: &TestApp) -> Tracked {
+    use crate::tracks::{assessments::CREATE_RUBRIC, prerequisites::course_with, track::track};
+    let owner = app.user().await;
+    let basics = course_with(app, "Basics", &[]).await;
+    let t = track(app, "Sales", owner, &[(basics, true)]).await;
+    let learner = app.user().await;
+    let group = app.group("Sales", None).await;
+    app.add_member(learner, group).await;
+    app.ok(
+        "mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } } }",
+        json!({ "i": { "name": "Sales", "audience": { "groupId": group.to_string() }, "trackId": t.to_string() } }),
+        &app.admin,
+    )
+    .await;
+    let skill = app.skill("Pitching").await;
+    let d = app
+        .ok(
+            CREATE_RUBRIC,
+            json!({ "i": { "name": "Pitch", "passingPercent": 50,
+                           "dimensions": [{ "skillId": skill.to_string(), "weight": 1, "maxPoints": 10, "levelOnPass": 3 }] } }),
+            &app.admin,
+        )
+        .await;
+    Tracked {
+        owner,
+        track: t,
+        rubric: id(&d["createRubric"]["rubric"]["id"]),
+        skill,
+        learner,
+    }
+}
+
+/// A track owner with a LEARNER org role could change a rule's bundle through `updateTrack`
+/// (74 assignments withdrawn, no preview). Now that takes what `updateRule` takes.
+#[tokio::test]
+async fn a_rule_linked_tracks_courses_change_only_with_rule_permission() {
+    use crate::tracks::prerequisites::course_with;
+    let app = TestApp::spawn().await;
+    let w = tracked(&app).await;
+    let other = course_with(&app, "Other", &[]).await;
+    let change = json!({ "i": { "id": w.track.to_string(), "courses": [{ "courseId": other.to_string() }] } });
+    let q = "mutation($i: UpdateTrackInput!) { updateTrack(input: $i) { track { id } } }";
+    let before = app.counts().await;
+    let r = app
+        .execute(q, change.clone(), &app.token(w.owner, OrgRole::Learner))
+        .await;
+    crate::helpers::assert_code(&r, "FORBIDDEN");
+    assert_eq!(app.counts().await, before);
+    // The owner may still rename it; an ADMIN may change its courses.
+    app.ok(
+        q,
+        json!({ "i": { "id": w.track.to_string(), "name": "Sales basics" } }),
+        &app.token(w.owner, OrgRole::Learner),
+    )
+    .await;
+    app.ok(q, change, &app.admin).await;
+}
+
+/// `Assessment.evaluator` returned people (email, hire date, …) outside the viewer's reach;
+/// OWNER/ADMIN/HR could assess themselves.
+#[tokio::test]
+async fn evaluators_obey_the_people_scope_and_nobody_assesses_themself() {
+    use crate::tracks::assessments::{RECORD, scores};
+    let app = TestApp::spawn().await;
+    let w = tracked(&app).await;
+    let hr = app.user().await;
+    let hr_token = app.token(hr, OrgRole::Hr);
+    app.ok(
+        RECORD,
+        json!({ "i": { "rubricId": w.rubric.to_string(), "userId": w.learner.to_string(),
+                       "scores": scores(&[(w.skill, 8)]) } }),
+        &hr_token,
+    )
+    .await;
+    let learner = app.token(w.learner, OrgRole::Learner);
+    let d = app
+        .ok(
+            "{ viewer { assessments { user { id } evaluator { id email } } } }",
+            json!({}),
+            &learner,
+        )
+        .await;
+    let seen = &d["viewer"]["assessments"][0];
+    assert_eq!(id(&seen["user"]["id"]), w.learner);
+    assert!(seen["evaluator"].is_null(), "{d:#}");
+    // HR sees everyone, evaluator included.
+    let d = app
+        .ok(
+            "query($u: ID!) { user(id: $u) { assessments { evaluator { id } } } }",
+            json!({ "u": w.learner.to_string() }),
+            &hr_token,
+        )
+        .await;
+    assert_eq!(id(&d["user"]["assessments"][0]["evaluator"]["id"]), hr);
+    // Assessing oneself: FORBIDDEN for every role, nothing written.
+    let before = app.counts().await;
+    for (user, token) in [
+        (hr, hr_token.clone()),
+        (app.admin_id, app.admin.clone()),
+        (app.owner_id, app.owner.clone()),
+    ] {
+        let r = app
+            .execute(
+                RECORD,
+                json!({ "i": { "rubricId": w.rubric.to_string(), "userId": user.to_string(),
+                               "scores": scores(&[(w.skill, 10)]) } }),
+                &token,
+            )
+            .await;
+        crate::helpers::assert_code(&r, "FORBIDDEN");
+    }
+    assert_eq!(app.counts().await, before);
+}
