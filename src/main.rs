@@ -147,6 +147,28 @@ struct ServeArgs {
         default_value_t = 5
     )]
     ws_init_timeout: u64,
+    /// Open HTTP connections the server holds at once (one more is answered 503); 0: no limit.
+    #[arg(
+        long = "max-connections",
+        env = "SKILLGRAPH_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
+    /// Open HTTP connections one client address holds at once; 0: no limit.
+    #[arg(
+        long = "max-connections-per-ip",
+        env = "SKILLGRAPH_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 0
+    )]
+    max_connections_per_ip: usize,
+    /// Seconds a connection may take to send its request headers, or stay idle between
+    /// keep-alive requests.
+    #[arg(
+        long = "header-timeout",
+        env = "SKILLGRAPH_HEADER_TIMEOUT",
+        default_value_t = 10
+    )]
+    header_timeout: u64,
     /// Largest request body, in bytes (larger: 413).
     #[arg(long = "max-body-bytes", env = "SKILLGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -426,6 +448,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_subscriptions_per_user: args.max_subscriptions_per_user,
         ws_init_timeout_secs: args.ws_init_timeout,
         max_body_bytes: args.max_body_bytes,
+        max_connections: args.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
+        header_timeout_secs: args.header_timeout,
         max_document_bytes: args.max_document_bytes,
         max_list_items: args.max_list_items,
         max_text_chars: args.max_text_chars,

@@ -122,6 +122,14 @@ pub struct Settings {
     pub max_subscriptions_per_connection: usize,
     /// Operations one user may run at once over all their WebSocket connections; 0: no limit.
     pub max_subscriptions_per_user: usize,
+    /// Open HTTP connections the server holds at once (one more is answered 503 and closed);
+    /// 0: no limit.
+    pub max_connections: usize,
+    /// Open HTTP connections one client address holds at once; 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection may take to send a request's headers, and may stay idle between
+    /// keep-alive requests.
+    pub header_timeout_secs: u64,
     /// Seconds a WebSocket may stay open without a `connection_init` (then closed with 4408).
     pub ws_init_timeout_secs: u64,
     /// Assignment events older than this many days are pruned (0 keeps them for ever).
@@ -149,6 +157,9 @@ impl Default for Settings {
             max_subscriptions_per_connection: 50,
             max_subscriptions_per_user: 200,
             ws_init_timeout_secs: 5,
+            max_connections: 10_000,
+            max_connections_per_ip: 0,
+            header_timeout_secs: 10,
             event_retention_days: 90,
         }
     }

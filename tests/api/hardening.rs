@@ -880,3 +880,94 @@ async fn evaluators_obey_the_people_scope_and_nobody_assesses_themself() {
     }
     assert_eq!(app.counts().await, before);
 }
+
+// ---- connection hygiene ---------------------------------------------------------------------
+
+/// The server as `skillgraph serve` runs it (its own accept loop), on a free port.
+async fn served(app: &TestApp) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = app.state.clone();
+    tokio::spawn(async move {
+        skillgraph::serve(listener, state, std::future::pending())
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+/// Reads until the server closes the connection (panics after 10 s); returns what it sent.
+async fn until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server closes the connection");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Raw TCP and partial headers were never closed: at ~20,000 the server failed `accept` with
+/// "Too many open files".
+#[tokio::test]
+async fn idle_and_half_sent_connections_are_closed_and_connections_are_capped() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(Settings {
+        header_timeout_secs: 1,
+        max_connections: 3,
+        tick_seconds: 0,
+        ..Settings::default()
+    })
+    .await;
+    let addr = served(&app).await;
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut partial = tokio::net::TcpStream::connect(addr).await.unwrap();
+    partial
+        .write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // A fourth connection is over the cap of three: answered 503 with a JSON body.
+    let mut over = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let refused = until_closed(&mut over).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(refused.contains("RATE_LIMITED"), "{refused}");
+    // A keep-alive connection that answered one request is closed once idle.
+    let body = json!({ "query": "{ viewer { id } }" }).to_string();
+    idle.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            app.admin,
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answered = until_closed(&mut idle).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    until_closed(&mut silent).await;
+    until_closed(&mut partial).await;
+    // Their places are free again.
+    let mut again = None;
+    for _ in 0..100 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let got = until_closed(&mut s).await;
+        if got.starts_with("HTTP/1.1 200") {
+            again = Some(got);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some());
+}
