@@ -123,8 +123,11 @@ impl Session {
 /// them at once.
 #[derive(Debug, Default)]
 pub struct Sessions {
-    open: Mutex<HashMap<(Uuid, Uuid), Vec<Weak<Session>>>>,
+    open: Mutex<OpenSessions>,
 }
+
+/// (organization, user) → that user's sessions.
+type OpenSessions = HashMap<(Uuid, Uuid), Vec<Weak<Session>>>;
 
 impl Sessions {
     /// Registers `session` until it is dropped.
@@ -147,7 +150,7 @@ impl Sessions {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, Uuid), Vec<Weak<Session>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OpenSessions> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
