@@ -31,6 +31,41 @@ pub struct JwtKeys {
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     validation: Validation,
+    /// The longest lifetime a token may claim (`exp` − `iat`, or `exp` − now without `iat`).
+    max_ttl: Option<i64>,
+}
+
+/// The shortest HS256 secret a server accepts (bytes): HS256 keys should be as long as the
+/// hash (RFC 7518, section 3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The default of `--max-token-ttl`: 30 days.
+pub const DEFAULT_MAX_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// Parses a lifetime such as `30d`, `12h`, `90m`, `3600s` or `3600` (seconds).
+pub fn parse_ttl(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a lifetime (like 30d, 12h, 90m or 3600s)"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a lifetime (like 30d, 12h, 90m or 3600s)"
+            ));
+        }
+    };
+    n.checked_mul(scale)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive lifetime"))
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -39,9 +74,12 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
+/// Seconds of clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: i64 = 30;
+
 fn validation(algorithm: Algorithm) -> Validation {
     let mut validation = Validation::new(algorithm);
-    validation.leeway = 30;
+    validation.leeway = LEEWAY_SECS as u64;
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "sub"]);
     validation
@@ -53,7 +91,29 @@ impl JwtKeys {
             encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
             validation: validation(Algorithm::HS256),
+            max_ttl: None,
         }
+    }
+
+    /// Like `hs256`, for a server: a secret shorter than `MIN_SECRET_BYTES` is refused.
+    pub fn hs256_checked(secret: &[u8]) -> AppResult<Self> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AppError::validation(
+                "jwt-secret",
+                format!(
+                    "the JWT secret is {} bytes; at least {MIN_SECRET_BYTES} are required \
+                     (for example: openssl rand -hex 32)",
+                    secret.len()
+                ),
+            ));
+        }
+        Ok(Self::hs256(secret))
+    }
+
+    /// Refuses tokens that claim to live longer than `secs` (and refuses to mint them).
+    pub fn with_max_ttl(mut self, secs: i64) -> Self {
+        self.max_ttl = Some(secs);
+        self
     }
 
     /// Verifies tokens signed by an identity provider: `algorithm` is "RS256" or "EdDSA" and
@@ -73,18 +133,21 @@ impl JwtKeys {
             encoding: None,
             decoding,
             validation: validation(algorithm),
+            max_ttl: None,
         })
     }
 
-    /// Also require this issuer (`iss`).
+    /// Also require this issuer (`iss`): a token without the claim is refused too.
     pub fn with_issuer(mut self, issuer: &str) -> Self {
         self.validation.set_issuer(&[issuer]);
+        self.validation.required_spec_claims.insert("iss".into());
         self
     }
 
-    /// Also require this audience (`aud`).
+    /// Also require this audience (`aud`): a token without the claim is refused too.
     pub fn with_audience(mut self, audience: &str) -> Self {
         self.validation.set_audience(&[audience]);
+        self.validation.required_spec_claims.insert("aud".into());
         self
     }
 
@@ -106,6 +169,14 @@ impl JwtKeys {
         ttl: chrono::Duration,
     ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
+        if let Some(max) = self.max_ttl
+            && ttl.num_seconds() > max
+        {
+            return Err(AppError::validation(
+                "ttl",
+                format!("a token may live at most {max} seconds (--max-token-ttl)"),
+            ));
+        }
         let claims = Claims {
             sub: user.to_string(),
             org: org.to_string(),
@@ -124,6 +195,20 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
+        let claims = self.decode(token)?;
+        if let Some(max) = self.max_ttl {
+            let from = claims.iat.unwrap_or_else(|| chrono::Utc::now().timestamp());
+            if claims.exp.saturating_sub(from) > max {
+                return Err(AppError::Unauthenticated(format!(
+                    "the token lives longer than the {max} seconds this server accepts \
+                     (--max-token-ttl)"
+                )));
+            }
+        }
+        Ok(claims)
+    }
+
+    fn decode(&self, token: &str) -> AppResult<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
@@ -137,6 +222,15 @@ impl JwtKeys {
                     }
                     jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
                         "the token's algorithm is not accepted"
+                    }
+                    jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                        "the token's issuer is not accepted"
+                    }
+                    jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                        "the token's audience is not accepted"
+                    }
+                    jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
+                        "the token lacks a required claim (exp, sub, or the configured iss/aud)"
                     }
                     _ => "the token is malformed",
                 };

@@ -4,6 +4,7 @@
 //! in. `graphql::build_schema` needs no database, `http::router` serves a ready `AppState`.
 
 pub mod clock;
+mod connections;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -51,6 +52,7 @@ pub async fn build_state(
         limiter: state::limiter(&settings),
         settings: Arc::new(settings),
         ws_connections: Default::default(),
+        ws_operations: Default::default(),
     })
 }
 
@@ -76,14 +78,19 @@ pub async fn serve(
         std::time::Duration::from_secs(3600),
     );
     let events = state.events.clone();
+    let settings = state.settings.clone();
+    let router = app(state);
+    let limits = connections::Limits {
+        max: settings.max_connections,
+        per_ip: settings.max_connections_per_ip,
+        header_timeout: std::time::Duration::from_secs(settings.header_timeout_secs.max(1)),
+    };
     let shutdown = async move {
         shutdown.await;
         // Live subscriptions end with a "resume from your cursor" error instead of hanging.
         events.close();
     };
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(listener, router, limits, shutdown).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (migrations are applied first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArg),
     /// Print a signed token (JWT) for a user; touches no database.
@@ -99,6 +99,9 @@ struct ServeArgs {
     /// Require this `aud` claim.
     #[arg(long = "jwt-audience", env = "SKILLGRAPH_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
+    /// Refuse tokens that claim a longer lifetime (`exp` − `iat`): 30d, 12h, 90m, 3600s.
+    #[arg(long = "max-token-ttl", env = "SKILLGRAPH_MAX_TOKEN_TTL", default_value = "30d", value_parser = skillgraph::jwt::parse_ttl)]
+    max_token_ttl: i64,
     /// Sustained requests per second per user (the identity behind a token); 0 turns it off.
     #[arg(
         long = "rate-limit",
@@ -123,6 +126,73 @@ struct ServeArgs {
         default_value_t = 20
     )]
     max_ws_connections: usize,
+    /// Operations (subscriptions) one WebSocket connection may run at once; 0 turns it off.
+    #[arg(
+        long = "max-subscriptions-per-connection",
+        env = "SKILLGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 50
+    )]
+    max_subscriptions_per_connection: usize,
+    /// Operations one user may run at once over all their WebSocket connections; 0 turns it off.
+    #[arg(
+        long = "max-subscriptions-per-user",
+        env = "SKILLGRAPH_MAX_SUBSCRIPTIONS_PER_USER",
+        default_value_t = 200
+    )]
+    max_subscriptions_per_user: usize,
+    /// Seconds a WebSocket may stay open before its `connection_init` (then closed with 4408).
+    #[arg(
+        long = "ws-init-timeout",
+        env = "SKILLGRAPH_WS_INIT_TIMEOUT",
+        default_value_t = 5
+    )]
+    ws_init_timeout: u64,
+    /// Open HTTP connections the server holds at once (one more is answered 503); 0: no limit.
+    #[arg(
+        long = "max-connections",
+        env = "SKILLGRAPH_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
+    /// Open HTTP connections one client address holds at once; 0: no limit.
+    #[arg(
+        long = "max-connections-per-ip",
+        env = "SKILLGRAPH_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 0
+    )]
+    max_connections_per_ip: usize,
+    /// Seconds a connection may take to send its request headers, or stay idle between
+    /// keep-alive requests.
+    #[arg(
+        long = "header-timeout",
+        env = "SKILLGRAPH_HEADER_TIMEOUT",
+        default_value_t = 10
+    )]
+    header_timeout: u64,
+    /// Largest request body, in bytes (larger: 413).
+    #[arg(long = "max-body-bytes", env = "SKILLGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Largest GraphQL document (the `query` text), in bytes.
+    #[arg(
+        long = "max-document-bytes",
+        env = "SKILLGRAPH_MAX_DOCUMENT_BYTES",
+        default_value_t = 100_000
+    )]
+    max_document_bytes: usize,
+    /// Most items in any one input list (arguments and variables).
+    #[arg(
+        long = "max-list-items",
+        env = "SKILLGRAPH_MAX_LIST_ITEMS",
+        default_value_t = 500
+    )]
+    max_list_items: usize,
+    /// Most characters in any one text input (a CSV file excepted).
+    #[arg(
+        long = "max-text-chars",
+        env = "SKILLGRAPH_MAX_TEXT_CHARS",
+        default_value_t = 10_000
+    )]
+    max_text_chars: usize,
     /// Days assignment events are kept for `assignmentEvents` replays; older ones are pruned
     /// hourly (0 keeps them for ever).
     #[arg(long, env = "SKILLGRAPH_EVENT_RETENTION_DAYS", default_value_t = 90)]
@@ -267,7 +337,7 @@ async fn main() -> ExitCode {
 
 fn require_secret(secret: &SecretArg) -> Result<JwtKeys, String> {
     match secret.jwt_secret.as_deref() {
-        Some(s) if !s.is_empty() => Ok(JwtKeys::hs256(s.as_bytes())),
+        Some(s) if !s.is_empty() => JwtKeys::hs256_checked(s.as_bytes()).map_err(|e| describe(&e)),
         _ => Err("set SKILLGRAPH_JWT_SECRET (or --jwt-secret) to sign tokens".into()),
     }
 }
@@ -332,7 +402,7 @@ async fn run(command: Command) -> Result<(), String> {
             println!("owner token: {token}");
             Ok(())
         }
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::ImportRoles(args) => import_roles(args).await,
     }
 }
@@ -351,7 +421,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(_), _, true) => {
             return Err("--demo mints its own tokens; it cannot use --jwt-public-key".into());
         }
-        (None, Some(s), _) if !s.is_empty() => JwtKeys::hs256(s.as_bytes()),
+        (None, Some(s), _) if !s.is_empty() => {
+            JwtKeys::hs256_checked(s.as_bytes()).map_err(|e| describe(&e))?
+        }
         (None, _, true) => JwtKeys::hs256(JwtKeys::random_secret().as_bytes()),
         _ => {
             return Err(
@@ -365,6 +437,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(aud) = &args.jwt_audience {
         keys = keys.with_audience(aud);
     }
+    keys = keys.with_max_ttl(args.max_token_ttl);
     let started = std::time::Instant::now();
     let mut settings = Settings {
         max_depth: args.max_depth,
@@ -375,6 +448,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         rate_limit_burst: args.rate_limit_burst,
         introspection: !args.no_introspection,
         max_ws_connections: args.max_ws_connections,
+        max_subscriptions_per_connection: args.max_subscriptions_per_connection,
+        max_subscriptions_per_user: args.max_subscriptions_per_user,
+        ws_init_timeout_secs: args.ws_init_timeout,
+        max_body_bytes: args.max_body_bytes,
+        max_connections: args.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
+        header_timeout_secs: args.header_timeout,
+        max_document_bytes: args.max_document_bytes,
+        max_list_items: args.max_list_items,
+        max_text_chars: args.max_text_chars,
         event_retention_days: args.event_retention_days,
         metrics_token: args.metrics_token.clone(),
         ..Settings::default()

@@ -16,6 +16,9 @@ pub struct AppState {
     pub limiter: Option<Arc<Limiter>>,
     /// Open WebSocket connections per user, bounded by `Settings::max_ws_connections`.
     pub ws_connections: Arc<WsConnections>,
+    /// Operations (subscriptions above all) running over WebSockets per user, across all their
+    /// connections, bounded by `Settings::max_subscriptions_per_user`.
+    pub ws_operations: Arc<WsConnections>,
 }
 
 /// Open WebSocket connections per identity (organization, user): each authenticated connection
@@ -92,6 +95,14 @@ pub struct Settings {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_page_size: usize,
+    /// Bytes of one GraphQL document (the `query` text; variables are bounded by the body).
+    pub max_document_bytes: usize,
+    /// Items of any one list in a request's inputs (arguments and variables).
+    pub max_list_items: usize,
+    /// Characters of any one text input (a CSV file excepted: the body limit bounds it).
+    pub max_text_chars: usize,
+    /// Directives on one field.
+    pub max_directives: usize,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
     /// In demo mode GraphiQL opens with this token in its headers pane.
@@ -107,6 +118,20 @@ pub struct Settings {
     /// WebSocket connections one user (the identity behind a token) may hold open at once; 0
     /// turns the limit off.
     pub max_ws_connections: usize,
+    /// Operations (subscriptions) one WebSocket connection may run at once; 0: no limit.
+    pub max_subscriptions_per_connection: usize,
+    /// Operations one user may run at once over all their WebSocket connections; 0: no limit.
+    pub max_subscriptions_per_user: usize,
+    /// Open HTTP connections the server holds at once (one more is answered 503 and closed);
+    /// 0: no limit.
+    pub max_connections: usize,
+    /// Open HTTP connections one client address holds at once; 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection may take to send a request's headers, and may stay idle between
+    /// keep-alive requests.
+    pub header_timeout_secs: u64,
+    /// Seconds a WebSocket may stay open without a `connection_init` (then closed with 4408).
+    pub ws_init_timeout_secs: u64,
     /// Assignment events older than this many days are pruned (0 keeps them for ever).
     pub event_retention_days: u32,
     /// The bearer token `/metrics` requires; None: `/metrics` is open.
@@ -119,6 +144,10 @@ impl Default for Settings {
             max_depth: 15,
             max_complexity: 10_000,
             max_page_size: 500,
+            max_document_bytes: 100_000,
+            max_list_items: 500,
+            max_text_chars: 10_000,
+            max_directives: 10,
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
             demo_token: None,
@@ -127,6 +156,12 @@ impl Default for Settings {
             rate_limit_burst: 0,
             introspection: true,
             max_ws_connections: 0,
+            max_subscriptions_per_connection: 50,
+            max_subscriptions_per_user: 200,
+            ws_init_timeout_secs: 5,
+            max_connections: 10_000,
+            max_connections_per_ip: 0,
+            header_timeout_secs: 10,
             event_retention_days: 90,
             metrics_token: None,
         }

@@ -145,8 +145,15 @@ impl Assessment {
             .map(User))
     }
 
-    /// Who assessed (the viewer who recorded it).
+    /// Who assessed (the viewer who recorded it); null when that person is outside the
+    /// viewer's reach (as `user(id)` would be).
     async fn evaluator(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        // The evaluator is a person like any other: null outside the viewer's reach.
+        let (state, viewer) = super::parts(ctx)?;
+        if !crate::service::authz::can_see_user(&state.db.read, viewer, self.0.evaluator_id).await?
+        {
+            return Ok(None);
+        }
         Ok(loaders(ctx)?
             .users
             .load_one(self.0.evaluator_id)

@@ -249,7 +249,7 @@ impl AssignmentQuery {
     }
 
     /// Assignments visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn assignments(
         &self,
         ctx: &Context<'_>,
@@ -259,7 +259,7 @@ impl AssignmentQuery {
     ) -> async_graphql::Result<Conn<Assignment>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, Assignment, move || {

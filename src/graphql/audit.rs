@@ -99,7 +99,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every change, newest first. OWNER and ADMIN.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -118,7 +118,7 @@ impl AuditQuery {
             from: f.from.map(|t| t.micros()),
             to: f.to.map(|t| t.micros()),
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, AuditEvent, move || {

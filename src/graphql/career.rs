@@ -189,7 +189,7 @@ impl CareerQuery {
     /// A user's match for every role the viewer may browse, best first; roles without a score
     /// (no skills) come last, ties by name. `userId` defaults to the viewer (NOT_FOUND for a
     /// user outside the viewer's view). `first` defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::match_cost(first, child_complexity)")]
     async fn role_matches(
         &self,
         ctx: &Context<'_>,
@@ -213,7 +213,7 @@ impl CareerQuery {
             .into_service()?,
             min_percent: f.min_percent,
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::role_matches(&state.db.read, viewer, user_id, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, RoleMatch, move || {
@@ -228,6 +228,7 @@ impl CareerQuery {
     /// through roles the viewer may browse; an empty list when there is none, one route of no
     /// steps when both ends are the same role. With `userId`, each route carries the user's
     /// match for each of its roles.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn career_paths(
         &self,
         ctx: &Context<'_>,
@@ -252,6 +253,7 @@ impl CareerQuery {
     /// Courses that close the user's gaps for their target role (their primary role when no
     /// target is set), most gaps closed first, then shortest; courses already completed are
     /// left out. `userId` defaults to the viewer; `first` defaults to 10 (at most 500).
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,

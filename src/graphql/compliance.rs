@@ -358,7 +358,7 @@ impl ComplianceReport {
     }
 
     /// The users, by id, each with their items; `status` keeps only users in those states.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -367,7 +367,7 @@ impl ComplianceReport {
         status: Option<Vec<ComplianceState>>,
     ) -> async_graphql::Result<Conn<UserCompliance>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let states: Option<Vec<UserState>> =
             status.map(|s| s.into_iter().map(Into::into).collect());
         let rows = status::users_page(
@@ -497,6 +497,7 @@ impl ComplianceQuery {
     /// A user's compliance (default: the viewer), now or as of `asOf`; `warningDays` (default
     /// 30) is how close an expiry makes a course EXPIRING_SOON. NOT_FOUND for users the viewer
     /// may not see.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn compliance_status(
         &self,
         ctx: &Context<'_>,
@@ -513,6 +514,7 @@ impl ComplianceQuery {
     }
 
     /// Compliance of everyone the filter and the viewer's role cover, now or as of `asOf`.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn compliance_report(
         &self,
         ctx: &Context<'_>,
@@ -551,7 +553,7 @@ impl ComplianceQuery {
     ) -> async_graphql::Result<Conn<Completion>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let now = now_micros(state);
         let within_days = within_days.unwrap_or(30);
         let rows =

@@ -2,7 +2,6 @@
 //! connection) and the `assignmentEvents` subscription (replay after a cursor, then live).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Subscription};
 use futures_util::{Stream, StreamExt};
@@ -14,6 +13,7 @@ use super::{parse_opt_id, parts};
 use crate::error::AppError;
 use crate::service::events::{self as service, Event, EventFilter, live};
 use crate::service::page::PageRequest;
+use crate::service::session::Session;
 
 /// What happened to an assignment.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -145,7 +145,7 @@ impl EventQuery {
     /// most 500). A cursor from another organization, or malformed: VALIDATION; a cursor older
     /// than the event retention period (whose following events were pruned): VALIDATION, with
     /// a message to resync from the `assignments` query.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn assignment_events(
         &self,
         ctx: &Context<'_>,
@@ -171,10 +171,6 @@ impl EventQuery {
         ))
     }
 }
-
-/// When the connection's token expires (seconds since the epoch); live subscriptions end then.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenExpiry(pub i64);
 
 #[derive(Default)]
 pub struct EventSubscription;
@@ -203,11 +199,8 @@ impl EventSubscription {
             Some(c) => Some(service::resume_point(&state.db.read, viewer, c).await?),
             None => None,
         };
-        let expires_in = ctx.data_opt::<TokenExpiry>().map(|e| {
-            let left = e.0 - chrono::Utc::now().timestamp();
-            Duration::from_secs(left.max(0) as u64)
-        });
-        let stream = live::subscribe(state, prepared, start, expires_in).await?;
+        let session = ctx.data_opt::<Arc<Session>>().cloned();
+        let stream = live::subscribe(state, prepared, start, session).await?;
         Ok(stream.map(move |item| match item {
             Ok(event) => Ok(AssignmentEvent { event }),
             Err(end) => Err(end_error(end)),

@@ -72,7 +72,7 @@ impl Group {
 
     /// Current members visible to the viewer; with `includeSubgroups`, members of the whole
     /// subtree (each person once).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -86,7 +86,7 @@ impl Group {
             include_subgroups: include_subgroups.unwrap_or(false),
             ..Default::default()
         };
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = user_service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, User, move || {

@@ -12,6 +12,7 @@ pub mod enums;
 pub mod event;
 pub mod exception;
 pub mod group;
+pub mod limits;
 pub mod loaders;
 pub mod org;
 pub mod pagination;
@@ -28,6 +29,7 @@ use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::service::session::Session;
 use crate::service::viewer::Viewer;
 use crate::state::{AppState, Settings};
 use loaders::Loaders;
@@ -89,9 +91,11 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_depth(settings.max_depth)
-    .limit_complexity(settings.max_complexity)
-    .extension(top_level::TopLevel);
+    // Depth and complexity are checked by `limits::Limits`, whose refusals say the cost and
+    // the limit; async-graphql still computes both.
+    .extension(limits::Limits::of(settings))
+    .extension(top_level::TopLevel)
+    .limit_directives(settings.max_directives);
     if settings.introspection {
         builder.finish()
     } else {
@@ -128,6 +132,7 @@ pub async fn execute(
 
 /// Gives every error without an `extensions.code` the code VALIDATION (see `execute`).
 pub fn add_codes(response: &mut async_graphql::Response) {
+    limits::bound_errors(response);
     for error in &mut response.errors {
         let has_code = error
             .extensions
@@ -142,10 +147,84 @@ pub fn add_codes(response: &mut async_graphql::Response) {
     }
 }
 
-/// The schema as the WebSocket endpoint runs it: like `execute`, every error of every streamed
-/// response carries an `extensions.code`.
+/// The schema as the WebSocket endpoint runs it. Every operation of a connection goes through
+/// what an HTTP request goes through: the session's authority is re-checked (token unexpired,
+/// user still active), the rate limiter, the operation limits (per connection and per user),
+/// the cost limits of the schema, and the `AUTHZ_DENIED` audit of refused mutations; every
+/// error carries an `extensions.code`.
 #[derive(Clone)]
 pub struct CodedSchema(pub AppSchema);
+
+/// The operations one WebSocket connection runs at the moment.
+#[derive(Debug, Default)]
+pub struct RunningOperations(std::sync::atomic::AtomicUsize);
+
+/// One running operation of a connection; dropping it (the operation ended, the client
+/// completed it, the connection closed) frees its places.
+struct OperationSlot {
+    running: std::sync::Arc<RunningOperations>,
+    _user: crate::state::WsSlot,
+}
+
+impl Drop for OperationSlot {
+    fn drop(&mut self) {
+        self.running
+            .0
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A response made of one error.
+pub fn error_response(error: AppError) -> async_graphql::Response {
+    use async_graphql::ErrorExtensions;
+    let mut e = error
+        .extend()
+        .into_server_error(async_graphql::Pos::default());
+    e.locations.clear();
+    async_graphql::Response::from_errors(vec![e])
+}
+
+impl CodedSchema {
+    /// The limits an operation passes before it runs (in the order the client sent them), and
+    /// the places it holds while it runs.
+    fn admit(
+        state: &AppState,
+        session: &Session,
+        running: &std::sync::Arc<RunningOperations>,
+    ) -> Result<OperationSlot, AppError> {
+        use std::sync::atomic::Ordering;
+        let viewer = &session.viewer;
+        let key = (viewer.org_id, viewer.user_id);
+        if let Some(limiter) = &state.limiter
+            && limiter.check_key(&key).is_err()
+        {
+            return Err(AppError::RateLimited(
+                "rate limited: too many requests for this token; retry shortly".into(),
+            ));
+        }
+        let per_connection = state.settings.max_subscriptions_per_connection;
+        let now = running.0.fetch_add(1, Ordering::SeqCst);
+        if per_connection > 0 && now >= per_connection {
+            running.0.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::RateLimited(format!(
+                "this connection already runs {per_connection} operations, the most allowed; \
+                 complete one first"
+            )));
+        }
+        let per_user = state.settings.max_subscriptions_per_user;
+        let Some(user) = state.ws_operations.acquire(key, per_user) else {
+            running.0.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::RateLimited(format!(
+                "this user already runs {per_user} operations over WebSockets, the most allowed; \
+                 complete one first"
+            )));
+        };
+        Ok(OperationSlot {
+            running: running.clone(),
+            _user: user,
+        })
+    }
+}
 
 impl async_graphql::Executor for CodedSchema {
     async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
@@ -159,43 +238,76 @@ impl async_graphql::Executor for CodedSchema {
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
         let session_data = session_data.unwrap_or_default();
-        // A connection lives for hours; each operation gets its own viewer scope and loaders,
-        // so neither a reporting line nor a cached row outlives the operation that read it.
-        let request = match (
-            session_data.get(&std::any::TypeId::of::<Viewer>()),
-            session_data.get(&std::any::TypeId::of::<AppState>()),
-        ) {
-            (Some(viewer), Some(state)) => match (
-                viewer.downcast_ref::<Viewer>(),
-                state.downcast_ref::<AppState>(),
-            ) {
-                (Some(viewer), Some(state)) => {
-                    let viewer = viewer.for_operation();
-                    request
-                        .data(Loaders::new(state.db.read.clone(), &viewer))
-                        .data(viewer)
-                }
-                _ => request,
-            },
-            _ => request,
+        let found = (
+            session_data
+                .get(&std::any::TypeId::of::<AppState>())
+                .and_then(|s| s.downcast_ref::<AppState>())
+                .cloned(),
+            session_data
+                .get(&std::any::TypeId::of::<std::sync::Arc<Session>>())
+                .and_then(|s| s.downcast_ref::<std::sync::Arc<Session>>())
+                .cloned(),
+            session_data
+                .get(&std::any::TypeId::of::<std::sync::Arc<RunningOperations>>())
+                .and_then(|s| s.downcast_ref::<std::sync::Arc<RunningOperations>>())
+                .cloned(),
+        );
+        let (Some(state), Some(session), Some(running)) = found else {
+            // In process, without a connection (tests): the request carries its own data.
+            return self
+                .0
+                .execute_stream_with_session_data(request, session_data)
+                .map(|mut response| {
+                    add_codes(&mut response);
+                    response
+                })
+                .boxed();
         };
-        self.0
-            .execute_stream_with_session_data(request, session_data)
-            .map(|mut response| {
-                add_codes(&mut response);
-                response
-            })
-            .boxed()
+        let slot = match Self::admit(&state, &session, &running) {
+            Ok(slot) => slot,
+            Err(e) => return futures_util::stream::once(async { error_response(e) }).boxed(),
+        };
+        let schema = self.0.clone();
+        futures_util::stream::once(async move {
+            if let Err(e) = session.check(&state).await {
+                return futures_util::stream::once(async { error_response(e) }).boxed();
+            }
+            // A connection lives for hours; each operation gets its own viewer scope and
+            // loaders, so neither a reporting line nor a cached row outlives the operation.
+            let viewer = session.viewer.for_operation();
+            let mutation = operation_fields(&request, viewer.client.is_some());
+            let request = request
+                .data(Loaders::new(state.db.read.clone(), &viewer))
+                .data(viewer.clone());
+            schema
+                .execute_stream_with_session_data(request, session_data)
+                .then(move |mut response| {
+                    let (state, viewer, mutation) =
+                        (state.clone(), viewer.clone(), mutation.clone());
+                    let _held = &slot;
+                    async move {
+                        add_codes(&mut response);
+                        if let Some(fields) = mutation {
+                            audit_denials(&state, &viewer, &fields, &response).await;
+                        }
+                        response
+                    }
+                })
+                .boxed()
+        })
+        .flatten()
+        .boxed()
     }
 }
 
-/// The data of a WebSocket connection: like `with_request_data`, for every operation the
-/// connection runs.
-pub fn connection_data(state: &AppState, viewer: Viewer) -> async_graphql::Data {
+/// The data of a WebSocket connection: its session (whose authority every operation
+/// re-checks) and the state; each operation gets its own viewer and loaders.
+pub fn connection_data(state: &AppState, session: std::sync::Arc<Session>) -> async_graphql::Data {
+    state.events.sessions.register(&session);
     let mut data = async_graphql::Data::default();
-    data.insert(Loaders::new(state.db.read.clone(), &viewer));
     data.insert(state.clone());
-    data.insert(viewer);
+    data.insert(session);
+    data.insert(std::sync::Arc::new(RunningOperations::default()));
     data
 }
 
@@ -211,6 +323,20 @@ pub async fn execute_as(
     let operation = operation_fields(&request, viewer.client.is_some());
     let request = with_request_data(request, state, viewer.clone());
     let response = execute(schema, request).await;
+    if let Some(fields) = operation {
+        audit_denials(state, &viewer, &fields, &response).await;
+    }
+    response
+}
+
+/// Audits the FORBIDDEN errors of a mutation's response, or of any operation of an API client
+/// (`AUTHZ_DENIED`).
+async fn audit_denials(
+    state: &AppState,
+    viewer: &Viewer,
+    fields: &[String],
+    response: &async_graphql::Response,
+) {
     let denied: Vec<String> = response
         .errors
         .iter()
@@ -229,13 +355,11 @@ pub async fn execute_as(
                 .join(".")
         })
         .collect();
-    if let Some(fields) = operation
-        && !denied.is_empty()
-        && let Err(e) = crate::service::audit::record_denial(state, &viewer, &fields, &denied).await
+    if !denied.is_empty()
+        && let Err(e) = crate::service::audit::record_denial(state, viewer, fields, &denied).await
     {
         tracing::error!(error = ?e, "could not audit a refused mutation");
     }
-    response
 }
 
 /// The top-level fields of the operation, when it is a mutation (or, for an API client, any

@@ -48,3 +48,21 @@ pub fn connection<R, T: OutputType>(
     );
     conn
 }
+
+/// What one page of a connection costs a request's complexity budget (`--max-complexity`):
+/// a base for the statement that reads it, plus `first` (default 50, at most 500) times its
+/// selection (at least 1, so `{ __typename }` pages are not free).
+pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
+    CONNECTION_COST + first.unwrap_or(50).clamp(1, 500) as usize * child_complexity.max(1)
+}
+
+/// Like `cost`, for match connections, which score every role (or person) before paging.
+pub fn match_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    MATCH_COST + cost(first, child_complexity)
+}
+
+/// The base cost of reading one connection page.
+pub const CONNECTION_COST: usize = 10;
+
+/// The base cost of a computation over a whole catalogue (matches, paths, reports).
+pub const MATCH_COST: usize = 100;

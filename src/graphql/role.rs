@@ -118,7 +118,7 @@ impl Role {
     /// The active users the viewer may see, by how well they fit the role, best first (then by
     /// id): who is ready for it. `minPercent` keeps those with at least that score. `first`
     /// defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::match_cost(first, child_complexity)")]
     async fn user_matches(
         &self,
         ctx: &Context<'_>,
@@ -127,7 +127,7 @@ impl Role {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<RoleMatch>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows =
             matching::user_matches(&state.db.read, viewer, self.0.id, min_percent, &page).await?;
         let (db, viewer, role_id) = (state.db.read.clone(), viewer.clone(), self.0.id);

@@ -497,6 +497,7 @@ impl RuleQuery {
 
     /// The dry run of creating a rule from `input`, or of replacing rule `ruleId` with `input`:
     /// who would gain and who would lose which assignment. Writes nothing. OWNER, ADMIN.
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn preview_rule(
         &self,
         ctx: &Context<'_>,

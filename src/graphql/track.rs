@@ -363,8 +363,14 @@ pub struct EvaluatorCalibration(pub crate::service::track_report::EvaluatorRepor
 /// How one evaluator grades compared with the track.
 #[Object]
 impl EvaluatorCalibration {
-    /// The evaluator.
+    /// The evaluator; null when outside the viewer's reach (as `user(id)` would be).
     async fn evaluator(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        // The evaluator is a person like any other: null outside the viewer's reach.
+        let (state, viewer) = super::parts(ctx)?;
+        if !crate::service::authz::can_see_user(&state.db.read, viewer, self.0.evaluator_id).await?
+        {
+            return Ok(None);
+        }
         Ok(loaders(ctx)?
             .users
             .load_one(self.0.evaluator_id)
@@ -450,6 +456,7 @@ impl TrackQuery {
     /// A track's report as of `asOf` (default now): enrolment, the step funnel with drop-off,
     /// assessment scores, median days to complete and evaluator calibration. The track's owner,
     /// OWNER, ADMIN, HR (anyone else: FORBIDDEN).
+    #[graphql(complexity = "super::pagination::MATCH_COST + child_complexity")]
     async fn track_report(
         &self,
         ctx: &Context<'_>,

@@ -230,7 +230,7 @@ impl UserQuery {
     }
 
     /// Users visible to the viewer, oldest first. `first` defaults to 50 (at most 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::pagination::cost(first, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -240,7 +240,7 @@ impl UserQuery {
     ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let page = PageRequest::new(first, after)?;
+        let page = PageRequest::new(first, after)?.of_org(viewer.org_id);
         let rows = service::list(&state.db.read, viewer, &filter, &page).await?;
         let (db, viewer) = (state.db.read.clone(), viewer.clone());
         Ok(connection(rows, User, move || {

@@ -54,6 +54,9 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_secs),
         ))
+        // Refusals made by the layers below (413 body too large, 408 timeout) answer with a
+        // GraphQL-shaped JSON body like every other error.
+        .layer(axum::middleware::map_response(shaped_refusal))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let request_id = req
@@ -64,4 +67,65 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // A client's request id is kept only when it is short and plain; otherwise the server
+        // makes one (it is stored in the audit log and printed in logs).
+        .layer(axum::middleware::map_request(screen_request_id))
+}
+
+/// The longest client request id kept.
+pub const MAX_REQUEST_ID: usize = 64;
+
+/// Whether a client's `X-Request-Id` is kept: 1 to 64 characters of `A-Z a-z 0-9 - _ . :`.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+async fn screen_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let bad = req
+        .headers()
+        .get_all("x-request-id")
+        .iter()
+        .enumerate()
+        .any(|(i, v)| i > 0 || !acceptable_request_id(v.as_bytes()));
+    if bad {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
+}
+
+async fn shaped_refusal(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if is_json {
+        return response;
+    }
+    let (message, code) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "the request body is larger than the server accepts (--max-body-bytes)",
+            "VALIDATION",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "the request took longer than the server allows (--request-timeout); ask for less",
+            "INTERNAL",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => ("rate limited; retry shortly", "RATE_LIMITED"),
+        _ => return response,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = graphql::error_response(status, message, code).into_body();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    axum::response::Response::from_parts(parts, body)
 }

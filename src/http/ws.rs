@@ -6,7 +6,14 @@
 //! 401 when present but invalid), or the `connection_init` payload — `{"Authorization": "Bearer
 //! …"}` (any case) or `{"authToken": "…"}` — which wins when both are given. A connection that
 //! cannot authenticate is closed with code 4401; one whose user already holds
-//! `--max-ws-connections` open connections is closed with code 4429.
+//! `--max-ws-connections` open connections is closed with code 4429; one that sends no
+//! `connection_init` within `--ws-init-timeout` seconds is closed with 4408; a `subscribe`
+//! reusing the id of a running operation closes the connection with 4409 (as
+//! graphql-transport-ws says).
+//!
+//! After `connection_init`, every operation re-checks the connection's authority (see
+//! `service::session`) and passes the rate limiter and the operation limits (see
+//! `graphql::CodedSchema`).
 //!
 //! Built on axum's `WebSocketUpgrade` with a 4 KiB read buffer (async-graphql-axum's
 //! `GraphQLSubscription` takes tungstenite's 128 KiB default per connection: 1.4 GB at 10,000
@@ -28,9 +35,9 @@ use serde_json::Value;
 use super::Http;
 use super::graphql::{error_response, unauthenticated, viewer_from_headers};
 use crate::error::AppError;
-use crate::graphql::event::TokenExpiry;
 use crate::graphql::{CodedSchema, connection_data};
 use crate::http::auth;
+use crate::service::session::Session;
 use crate::service::viewer::Viewer;
 use crate::state::{AppState, WsSlot};
 
@@ -40,6 +47,12 @@ pub const UNAUTHORIZED: u16 = 4401;
 /// The close code for a connection refused because its user already holds the most WebSocket
 /// connections allowed (`--max-ws-connections`).
 pub const TOO_MANY_CONNECTIONS: u16 = 4429;
+
+/// The close code for a connection that sent no `connection_init` in time.
+pub const INIT_TIMEOUT: u16 = 4408;
+
+/// The close code for a `subscribe` whose id is already running.
+pub const DUPLICATE_ID: u16 = 4409;
 
 /// Whether a request asks to upgrade to a WebSocket.
 pub fn is_upgrade(req: &Request) -> bool {
@@ -102,6 +115,10 @@ async fn serve(
     from_header: Option<(Viewer, Option<i64>)>,
 ) {
     let (mut sink, stream) = socket.split();
+    // The ids of the operations running on this connection (for duplicate ids), and the close
+    // the input side asks for.
+    let guard = Arc::new(std::sync::Mutex::new(Guard::default()));
+    let input_guard = guard.clone();
     let input = stream
         .take_while(|m| future::ready(m.is_ok()))
         .filter_map(|m| {
@@ -109,6 +126,10 @@ async fn serve(
                 Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
                 _ => None,
             })
+        })
+        .take_while(move |data| {
+            let go = lock(&input_guard).inspect(data);
+            future::ready(go)
         });
     let refused = Arc::new(AtomicBool::new(false));
     // Set when the user already holds the most WebSocket connections allowed (close code 4429).
@@ -158,9 +179,28 @@ async fn serve(
             .on_connection_init(on_init);
     futures_util::pin_mut!(messages);
     let mut closed = false;
-    while let Some(message) = messages.next().await {
+    let init_deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(http.state.settings.ws_init_timeout_secs.max(1));
+    loop {
+        let waiting_for_init = !lock(&guard).initialised;
+        let message = tokio::select! {
+            m = messages.next() => m,
+            _ = tokio::time::sleep_until(init_deadline), if waiting_for_init => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: INIT_TIMEOUT,
+                        reason: "Connection initialisation timeout".into(),
+                    })))
+                    .await;
+                return;
+            }
+        };
+        let Some(message) = message else { break };
         let message = match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Text(text) => {
+                lock(&guard).sent(&text);
+                Message::Text(text.into())
+            }
             WsMessage::Close(code, reason) => {
                 // A refused connection_init, or an operation before it: 4401 Unauthorized.
                 let unauthorized = refused.load(Ordering::SeqCst)
@@ -182,6 +222,18 @@ async fn serve(
         if sink.send(message).await.is_err() {
             return;
         }
+    }
+    let asked = lock(&guard).close.take();
+    if let Some((code, reason)) = asked
+        && !closed
+    {
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: close_reason(&reason).into(),
+            })))
+            .await;
+        return;
     }
     if refused.load(Ordering::SeqCst) && !closed {
         // The legacy protocol reports the refusal as a `connection_error` message; close after it.
@@ -229,10 +281,7 @@ async fn authenticate(
         })?,
     };
     let key = (viewer.org_id, viewer.user_id);
-    let mut data = connection_data(state, viewer);
-    if let Some(exp) = exp {
-        data.insert(TokenExpiry(exp));
-    }
+    let data = connection_data(state, Session::new(viewer, exp));
     Ok((data, key))
 }
 
@@ -269,4 +318,61 @@ fn token_in(payload: &Value) -> Result<Option<String>, AppError> {
         return Ok(Some(token));
     }
     Ok(None)
+}
+
+fn lock(guard: &std::sync::Mutex<Guard>) -> std::sync::MutexGuard<'_, Guard> {
+    guard.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the connection's traffic tells: whether `connection_init` came, which operation ids
+/// run, and the close the client's messages call for.
+#[derive(Default)]
+struct Guard {
+    initialised: bool,
+    running: std::collections::HashSet<String>,
+    close: Option<(u16, String)>,
+}
+
+/// The parts of a protocol message the guard reads.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl Guard {
+    /// Looks at one client message; false ends the input (the connection closes with `close`).
+    fn inspect(&mut self, data: &[u8]) -> bool {
+        let Ok(msg) = serde_json::from_slice::<Envelope>(data) else {
+            return true; // the protocol handler answers malformed messages
+        };
+        match (msg.kind.as_str(), msg.id) {
+            ("connection_init", _) => self.initialised = true,
+            ("subscribe" | "start", Some(id)) => {
+                if self.running.contains(&id) {
+                    self.close =
+                        Some((DUPLICATE_ID, format!("Subscriber for {id} already exists")));
+                    return false;
+                }
+                self.running.insert(id);
+            }
+            ("complete" | "stop", Some(id)) => {
+                self.running.remove(&id);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Looks at one server message: a `complete` frees its id.
+    fn sent(&mut self, text: &str) {
+        if text.starts_with("{\"type\":\"complete\"")
+            && let Ok(msg) = serde_json::from_str::<Envelope>(text)
+            && let Some(id) = msg.id
+        {
+            self.running.remove(&id);
+        }
+    }
 }

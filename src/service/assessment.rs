@@ -451,14 +451,19 @@ pub async fn list_visible(
 /// Who may assess `user_id` with a rubric of `track` (None: an organization-wide rubric):
 /// OWNER, ADMIN and HR anyone; the track's owner its learners; a MANAGER their reports. A
 /// viewer who may assess someone, asking about a person outside their reach (not a learner of
-/// their track, not a report), gets NOT_FOUND; anyone else (a manager assessing themself
-/// included) FORBIDDEN.
+/// their track, not a report), gets NOT_FOUND; anyone else FORBIDDEN, and so is anyone
+/// (OWNER, ADMIN and HR included) assessing themself.
 async fn require_assessor(
     conn: &impl ConnectionTrait,
     viewer: &Viewer,
     track: Option<&Track>,
     user_id: Uuid,
 ) -> AppResult<()> {
+    if user_id == viewer.user_id && viewer.client.is_none() {
+        return Err(AppError::forbidden(
+            "nobody may assess themself: ask another evaluator",
+        ));
+    }
     if viewer.sees_everyone() {
         return Ok(());
     }

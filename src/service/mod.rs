@@ -22,6 +22,7 @@ pub mod role;
 pub mod role_import;
 pub mod rows;
 pub mod rule;
+pub mod session;
 pub mod skill;
 pub mod skill_dependency;
 pub mod sql;

@@ -16,6 +16,9 @@ pub const MAX_PAGE_SIZE: usize = 500;
 pub struct PageRequest {
     pub first: usize,
     pub after: Option<String>,
+    /// The organization the cursors belong to: set, every cursor carries it, and another
+    /// organization's cursor is refused (VALIDATION).
+    pub org: Option<uuid::Uuid>,
 }
 
 impl PageRequest {
@@ -28,7 +31,17 @@ impl PageRequest {
             }
             Some(n) => (n as usize).min(MAX_PAGE_SIZE),
         };
-        Ok(PageRequest { first, after })
+        Ok(PageRequest {
+            first,
+            after,
+            org: None,
+        })
+    }
+
+    /// Cursors of this page carry `org_id`; a cursor of another organization is refused.
+    pub fn of_org(mut self, org_id: uuid::Uuid) -> PageRequest {
+        self.org = Some(org_id);
+        self
     }
 
     pub fn limit(&self) -> usize {
@@ -37,9 +50,19 @@ impl PageRequest {
 
     /// The decoded sort key of `after`, if any; a cursor that does not decode is refused.
     pub fn after_key<K: DeserializeOwned>(&self) -> AppResult<Option<K>> {
-        match &self.after {
-            None => Ok(None),
-            Some(c) => decode_cursor(c).map(Some),
+        match (&self.after, self.org) {
+            (None, _) => Ok(None),
+            (Some(c), None) => decode_cursor(c).map(Some),
+            (Some(c), Some(org)) => {
+                let (of, key): (uuid::Uuid, K) = decode_cursor(c)?;
+                if of != org {
+                    return Err(AppError::validation(
+                        "after",
+                        "the cursor belongs to another organization",
+                    ));
+                }
+                Ok(Some(key))
+            }
         }
     }
 
@@ -49,7 +72,13 @@ impl PageRequest {
         rows.truncate(self.limit());
         let items = rows
             .into_iter()
-            .map(|row| (encode_cursor(&key(&row)), row))
+            .map(|row| {
+                let cursor = match self.org {
+                    Some(org) => encode_cursor(&(org, key(&row))),
+                    None => encode_cursor(&key(&row)),
+                };
+                (cursor, row)
+            })
             .collect();
         Page {
             items,

@@ -24,6 +24,9 @@ use crate::service::{group, sql, validate};
 use crate::vals;
 use entity::rule;
 
+/// Criteria one audience may hold (each becomes a condition of the audience's statement).
+pub const MAX_CRITERIA: usize = 50;
+
 #[derive(Debug, Clone, Default)]
 pub struct RuleChanges {
     pub name: Option<String>,
@@ -99,6 +102,12 @@ async fn validate_audience(
     }
     if let Some(r) = a.role_id {
         rows::require::<entity::role::Entity>(conn, org_id, r).await?;
+    }
+    if a.criteria.len() > MAX_CRITERIA {
+        return Err(AppError::validation(
+            "audience.criteria",
+            format!("an audience has at most {MAX_CRITERIA} criteria"),
+        ));
     }
     let mut criteria = Vec::with_capacity(a.criteria.len());
     for c in &a.criteria {

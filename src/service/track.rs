@@ -129,7 +129,8 @@ pub async fn create_in(w: &Write, input: NewTrack) -> AppResult<Track> {
 }
 
 /// Changes a track. OWNER and ADMIN change anything; the track's owner changes its name,
-/// description, role and courses, but not who owns it. Rules naming the track follow its
+/// description, role and courses, but not who owns it, nor the courses of a track a rule
+/// uses as its bundle (that is a rule change: OWNER and ADMIN). Rules naming the track follow its
 /// courses at once (reconciled in the same transaction).
 pub async fn update(
     env: &Env,
@@ -193,6 +194,12 @@ pub async fn update(
                     vals![org_id, id],
                 )
                 .await?;
+                // The track is a rule's bundle: changing it is a rule change, with the
+                // permission `updateRule` requires (a track owner with a lesser org role
+                // would otherwise withdraw the assignments of a whole audience).
+                if !rules.is_empty() {
+                    authz::require(viewer, Permission::ManageRules)?;
+                }
                 let items: Vec<BundleItem> = list
                     .iter()
                     .map(|(c, _)| BundleItem {

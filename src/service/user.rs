@@ -229,6 +229,7 @@ pub async fn deactivate_in(w: &Write, id: Uuid) -> AppResult<user::Model> {
         vals![w.now, id, org_id],
     )
     .await?;
+    w.end_sessions(id);
     let after = w
         .read_back::<entity::user::Entity>(
             id,

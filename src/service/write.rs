@@ -64,6 +64,8 @@ struct Pending {
     /// The subject of the change's first audit event: what its reconcile is audited about.
     subject: Option<Subject>,
     outcome: Outcome,
+    /// Users whose open sessions end once the change commits (deactivated).
+    ended_sessions: Vec<Uuid>,
 }
 
 impl Write {
@@ -198,11 +200,26 @@ impl Write {
         std::mem::take(&mut self.pending().outcome)
     }
 
-    /// Commits, then tells the live bus that the organization's event log may have grown.
+    /// Asks for the open sessions (WebSocket connections) of `user_id` to end once the change
+    /// commits: the user may no longer act.
+    pub fn end_sessions(&self, user_id: Uuid) {
+        self.pending().ended_sessions.push(user_id);
+    }
+
+    /// Commits, then tells the live bus that the organization's event log may have grown (and
+    /// ends the sessions the change revoked).
     pub(crate) async fn commit(self, events: &EventBus) -> AppResult<()> {
         let org_id = self.org_id;
+        let ended = std::mem::take(&mut self.pending().ended_sessions);
         self.tx.commit().await?;
         events.notify(org_id);
+        for user_id in ended {
+            events.sessions.revoke(
+                org_id,
+                user_id,
+                "the user was deactivated; this connection may no longer act",
+            );
+        }
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Learning tracks: skill dependencies, course prerequisites gating assignments (and assigned
 //! with them), tracks and their owners, rubrics and assessments, track reports.
 
-mod assessments;
-mod prerequisites;
+pub mod assessments;
+pub mod prerequisites;
 mod reports;
-mod track;
+pub mod track;

@@ -54,6 +54,9 @@ pub struct EventBus {
     feeds: Mutex<HashMap<Uuid, Weak<OrgFeed>>>,
     closing: watch::Sender<bool>,
     listener_started: std::sync::Once,
+    /// The open sessions (WebSocket connections) of this process, ended when their user is
+    /// deactivated here.
+    pub sessions: crate::service::session::Sessions,
 }
 
 impl std::fmt::Debug for EventBus {
@@ -94,6 +97,7 @@ impl EventBus {
             feeds: Mutex::new(HashMap::new()),
             closing: watch::channel(false).0,
             listener_started: std::sync::Once::new(),
+            sessions: Default::default(),
         })
     }
 

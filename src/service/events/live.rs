@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
@@ -14,6 +13,7 @@ use tokio::sync::watch;
 use super::bus::{OrgFeed, Window};
 use super::{Event, Prepared, cursor};
 use crate::error::{AppError, AppResult};
+use crate::service::session::Session;
 use crate::service::sql;
 use crate::service::unit::Env;
 use crate::vals;
@@ -32,13 +32,15 @@ pub struct LiveError {
 /// The events matching `filter` after `start` (a sequence number from `resume_point`, or the
 /// head for "from now on"), then every new one as it commits. Ends with one `LiveError` when the
 /// subscription cannot go on (its events were pruned, the database failed, the server is
-/// shutting down, the token expired); a subscriber the client drops simply stops.
+/// shutting down, the session's authority ended: token expired, user deactivated); a
+/// subscriber the client drops simply stops.
 pub async fn subscribe(
     env: &Env,
     filter: Prepared,
     start: Option<i64>,
-    expires_in: Option<Duration>,
+    session: Option<Arc<Session>>,
 ) -> AppResult<impl Stream<Item = Result<Arc<Event>, LiveError>> + Send + use<>> {
+    let expires_in = session.as_ref().and_then(|s| s.time_left());
     let feed = env.events.feed(filter.viewer.org_id).await?;
     let scan = start.unwrap_or_else(|| feed.head());
     crate::measure::subscriptions(1.0);
@@ -52,6 +54,8 @@ pub async fn subscribe(
         scan,
         pending: VecDeque::new(),
         deadline: expires_in.map(|d| tokio::time::Instant::now() + d),
+        ended: session.as_ref().map(|s| s.ended()),
+        authority: session.map(|s| (s, env.clone())),
         done: false,
     };
     Ok(futures_util::stream::unfold(sub, |mut sub| async move {
@@ -72,6 +76,10 @@ struct Subscriber {
     pending: VecDeque<Arc<Event>>,
     batch: usize,
     deadline: Option<tokio::time::Instant>,
+    /// The session the subscription runs under: re-checked before events are delivered.
+    authority: Option<(Arc<Session>, Env)>,
+    /// Changes when the session's authority ends.
+    ended: Option<watch::Receiver<Option<String>>>,
     done: bool,
 }
 
@@ -90,6 +98,10 @@ impl Subscriber {
             if self.done {
                 return None;
             }
+            let ended = self.ended.as_ref().and_then(|rx| rx.borrow().clone());
+            if let Some(reason) = ended {
+                return self.fail(AppError::Unauthenticated(reason));
+            }
             if *self.closing.borrow() {
                 return self.fail_with(
                     AppError::internal("shutdown"),
@@ -101,6 +113,16 @@ impl Subscriber {
                 let expiry = async {
                     match self.deadline {
                         Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let ended = async {
+                    match self.ended.as_mut() {
+                        Some(rx) => {
+                            if rx.wait_for(|r| r.is_some()).await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
                         None => std::future::pending().await,
                     }
                 };
@@ -116,8 +138,15 @@ impl Subscriber {
                             "the token expired; reconnect with a fresh token and resume from your last cursor".into(),
                         ));
                     }
+                    _ = ended => {}
                 }
                 continue;
+            }
+            // Nothing is delivered past the end of the session's authority.
+            if let Some((session, env)) = &self.authority
+                && let Err(e) = session.check(env).await
+            {
+                return self.fail(e);
             }
             if let Err(e) = self.fill(head).await {
                 return self.fail(e);

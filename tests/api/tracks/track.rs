@@ -169,15 +169,15 @@ async fn a_rule_bundle_naming_a_track_follows_the_track() {
     assert_code(&r, "VALIDATION");
     assert_eq!(app.counts().await, before);
 
-    // The track owner adds a course: the rule's members get it at once.
+    // A course added to the track is a change of the rule's bundle: the track owner (a
+    // LEARNER) may not make it, an ADMIN may, and the rule's members get the course at once.
     let owner_token = app.token(owner, OrgRole::Learner);
-    let d = app
-        .ok(
-            UPDATE_TRACK,
-            json!({ "i": { "id": t.to_string(), "courses": steps(&[(basics, true), (pitch, false), (extra, false)]) } }),
-            &owner_token,
-        )
+    let change = json!({ "i": { "id": t.to_string(), "courses": steps(&[(basics, true), (pitch, false), (extra, false)]) } });
+    let r = app
+        .execute(UPDATE_TRACK, change.clone(), &owner_token)
         .await;
+    assert_code(&r, "FORBIDDEN");
+    let d = app.ok(UPDATE_TRACK, change, &app.admin).await;
     assert_eq!(
         d["updateTrack"]["assignmentsCreated"]
             .as_array()
