@@ -109,6 +109,12 @@ pub struct Settings {
     pub max_ws_connections: usize,
     /// Assignment events older than this many days are pruned (0 keeps them for ever).
     pub event_retention_days: u32,
+    /// Origins a browser app may call the API from (CORS); empty turns CORS off, `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Operations one batched request (a JSON array) may carry.
+    pub max_batch: usize,
+    /// Documents the automatic persisted-query cache keeps per server (least recently used go).
+    pub persisted_queries: usize,
 }
 
 impl Default for Settings {
@@ -126,6 +132,9 @@ impl Default for Settings {
             introspection: true,
             max_ws_connections: 0,
             event_retention_days: 90,
+            cors_origins: Vec::new(),
+            max_batch: 10,
+            persisted_queries: 1000,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod rule;
 pub mod scalars;
 pub mod scopes;
 pub mod skill;
+pub mod spec;
 pub mod track;
 pub mod user;
 
@@ -89,6 +90,7 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
     )
     .limit_depth(settings.max_depth)
     .limit_complexity(settings.max_complexity)
+    .extension(spec::Spec)
     .extension(scopes::ClientScopes);
     if settings.introspection {
         builder.finish()

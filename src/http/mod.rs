@@ -2,9 +2,11 @@
 //! authentication extractor. GraphQL itself lives in `graphql/`.
 
 pub mod auth;
+pub mod cors;
 mod explorer;
 mod graphql;
 mod health;
+pub mod persisted;
 mod ws;
 
 use std::time::Duration;
@@ -24,6 +26,8 @@ use crate::state::AppState;
 pub struct Http {
     pub state: AppState,
     pub schema: AppSchema,
+    /// Documents of automatic persisted queries (see `persisted`).
+    pub persisted: std::sync::Arc<persisted::Persisted>,
 }
 
 /// Why the GraphiQL explorer's assets are not embedded in this build ("" when they are).
@@ -36,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let http = Http {
         schema: build_schema(&settings),
+        persisted: std::sync::Arc::new(persisted::Persisted::new(settings.persisted_queries)),
         state,
     };
     Router::new()
@@ -61,4 +66,6 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower::util::option_layer(cors::layer(&settings.cors_origins)))
+        .layer(axum::middleware::map_response(cors::strip_when_refused))
 }

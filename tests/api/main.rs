@@ -20,6 +20,8 @@ mod isolation;
 mod live;
 mod matches;
 mod memberships;
+mod null_propagation;
+mod over_http;
 mod permissions;
 mod readme;
 mod roles;
