@@ -189,6 +189,11 @@ impl Extension for SpecExtension {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // A list item: its declared type is not reliable here (async-graphql names `Item!` for
+        // `[Item]`), so the list's own field settles its items from the list's type.
+        if matches!(info.path_node.segment, QueryPathSegment::Index(_)) {
+            return next.run(ctx, info).await;
+        }
         let ty = info.return_type.to_string();
         let path_node = info.path_node;
         let result = next.run(ctx, info).await;
