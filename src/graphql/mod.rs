@@ -90,6 +90,7 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
     )
     .limit_depth(settings.max_depth)
     .limit_complexity(settings.max_complexity)
+    .register_output_type::<scalars::BuiltinScalars>()
     .extension(spec::Spec)
     .extension(scopes::ClientScopes);
     if settings.introspection {
