@@ -144,7 +144,9 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /graphql`: one operation (a JSON object) or a batch (a JSON array of them).
-pub async fn post(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(State(http): State<Http>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -155,6 +157,27 @@ pub async fn post(State(http): State<Http>, headers: HeaderMap, body: Bytes) -> 
             "VALIDATION",
         );
     }
+    // The size is bounded by the router's body limit (`max_body_bytes`), not axum's default.
+    let body: Bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            let mut too_large = false;
+            while let Some(c) = cause {
+                too_large |= c.is::<http_body_util::LengthLimitError>();
+                cause = c.source();
+            }
+            return if too_large {
+                error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                    "VALIDATION",
+                )
+            } else {
+                malformed(media, format!("the body could not be read: {e}"))
+            };
+        }
+    };
     if body.iter().all(u8::is_ascii_whitespace) {
         return malformed(
             media,

@@ -196,6 +196,32 @@ async fn malformed_requests_are_400_with_a_readable_message_and_415_when_not_jso
 }
 
 #[tokio::test]
+async fn bodies_up_to_the_configured_limit_are_read_and_larger_ones_are_413() {
+    let app = TestApp::spawn().await;
+    let server = serve(&app).await;
+    // Beyond axum's 2 MiB default, within the server's 8 MiB.
+    let big = "x".repeat(3 * 1024 * 1024);
+    let (status, _, body) = post(
+        &server,
+        &app.admin,
+        None,
+        json!({ "query": "{ viewer { email } }", "variables": { "unused": big } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["viewer"]["email"], "admin@test.example");
+    let huge = "x".repeat(9 * 1024 * 1024);
+    let (status, _, _) = post(
+        &server,
+        &app.admin,
+        None,
+        json!({ "query": "{ viewer { email } }", "variables": { "unused": huge } }),
+    )
+    .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
 async fn get_takes_variables_as_url_encoded_json() {
     let app = TestApp::spawn().await;
     let server = serve(&app).await;
