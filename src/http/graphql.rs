@@ -231,7 +231,7 @@ async fn batch(http: &Http, viewer: Viewer, media: Media, items: Vec<Value>) -> 
     }
     // The first operation was counted by `authenticate`; the rest count too.
     if all.len() > 1
-        && let Err(response) = rate_limit(http, &viewer, all.len() as u32 - 1)
+        && let Some(response) = rate_limit(http, &viewer, all.len() as u32 - 1)
     {
         return response;
     }
@@ -393,23 +393,21 @@ async fn authenticate(http: &Http, headers: &HeaderMap, n: u32) -> Result<Viewer
     let viewer = viewer_from_headers(http, headers)
         .await
         .map_err(|e| unauthenticated(&e))?;
-    rate_limit(http, &viewer, n)?;
-    Ok(viewer)
+    match rate_limit(http, &viewer, n) {
+        Some(refused) => Err(refused),
+        None => Ok(viewer),
+    }
 }
 
-/// Counts `n` operations of `viewer` against the rate limit; 429 when over it.
-fn rate_limit(http: &Http, viewer: &Viewer, n: u32) -> Result<(), Response> {
-    let Some(limiter) = &http.state.limiter else {
-        return Ok(());
-    };
-    let Some(n) = std::num::NonZeroU32::new(n) else {
-        return Ok(());
-    };
+/// Counts `n` operations of `viewer` against the rate limit: the 429 answer when over it.
+fn rate_limit(http: &Http, viewer: &Viewer, n: u32) -> Option<Response> {
+    let limiter = http.state.limiter.as_ref()?;
+    let n = std::num::NonZeroU32::new(n)?;
     if matches!(
         limiter.check_key_n(&(viewer.org_id, viewer.user_id), n),
         Ok(Ok(()))
     ) {
-        return Ok(());
+        return None;
     }
     let mut response = error_response(
         StatusCode::TOO_MANY_REQUESTS,
@@ -419,7 +417,7 @@ fn rate_limit(http: &Http, viewer: &Viewer, n: u32) -> Result<(), Response> {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    Err(response)
+    Some(response)
 }
 
 /// A malformed request: 400 with a GraphQL-shaped VALIDATION error and no `data`.

@@ -13,9 +13,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// The documents seen, by (organization, SHA-256 of the document).
+/// Documents by (organization, SHA-256 of the document).
+type Documents = LruCache<(Uuid, [u8; 32]), String>;
+
+/// The documents seen.
 pub struct Persisted {
-    cache: Option<Mutex<LruCache<(Uuid, [u8; 32]), String>>>,
+    cache: Option<Mutex<Documents>>,
 }
 
 /// Why a persisted query could not be resolved: (code, message).

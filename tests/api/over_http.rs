@@ -257,8 +257,10 @@ async fn get_takes_variables_as_url_encoded_json() {
 
 #[tokio::test]
 async fn a_batch_runs_in_order_and_is_bounded() {
-    let mut settings = skillgraph::state::Settings::default();
-    settings.max_batch = 3;
+    let settings = skillgraph::state::Settings {
+        max_batch: 3,
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(settings).await;
     let server = serve(&app).await;
     let (status, _, body) = post(
@@ -504,11 +506,13 @@ async fn cors_is_off_by_default() {
 
 #[tokio::test]
 async fn cors_answers_allowed_origins_and_tells_others_nothing() {
-    let mut settings = skillgraph::state::Settings::default();
-    settings.cors_origins = vec![
-        "https://app.example.com".into(),
-        "http://localhost:5173".into(),
-    ];
+    let settings = skillgraph::state::Settings {
+        cors_origins: vec![
+            "https://app.example.com".into(),
+            "http://localhost:5173".into(),
+        ],
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(settings).await;
     let server = serve(&app).await;
     for origin in ["https://app.example.com", "http://localhost:5173"] {
@@ -557,8 +561,10 @@ async fn cors_answers_allowed_origins_and_tells_others_nothing() {
 
 #[tokio::test]
 async fn cors_star_allows_any_origin_without_credentials() {
-    let mut settings = skillgraph::state::Settings::default();
-    settings.cors_origins = vec!["*".into()];
+    let settings = skillgraph::state::Settings {
+        cors_origins: vec!["*".into()],
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(settings).await;
     let server = serve(&app).await;
     let res = from_origin(
