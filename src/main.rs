@@ -201,6 +201,24 @@ struct ServeArgs {
     /// private network).
     #[arg(long, env = "SKILLGRAPH_METRICS_TOKEN")]
     metrics_token: Option<String>,
+    /// Let a browser app on this origin call the API (CORS), e.g. `https://app.example.com`;
+    /// repeat it for several, or `*` for any. Off by default.
+    #[arg(
+        long = "cors-origin",
+        env = "SKILLGRAPH_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origin: Vec<String>,
+    /// Operations one batched request (a JSON array of requests) may carry.
+    #[arg(long = "max-batch", env = "SKILLGRAPH_MAX_BATCH", default_value_t = 10)]
+    max_batch: usize,
+    /// Documents kept for automatic persisted queries (sent once, then by their SHA-256 hash).
+    #[arg(
+        long = "persisted-queries",
+        env = "SKILLGRAPH_PERSISTED_QUERIES",
+        default_value_t = 1000
+    )]
+    persisted_queries: usize,
 }
 
 #[derive(Args)]
@@ -460,6 +478,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_text_chars: args.max_text_chars,
         event_retention_days: args.event_retention_days,
         metrics_token: args.metrics_token.clone(),
+        cors_origins: skillgraph::http::cors::parse_origins(&args.cors_origin)?,
+        max_batch: args.max_batch,
+        persisted_queries: args.persisted_queries,
         ..Settings::default()
     };
     let mut state = skillgraph::build_state(

@@ -136,6 +136,12 @@ pub struct Settings {
     pub event_retention_days: u32,
     /// The bearer token `/metrics` requires; None: `/metrics` is open.
     pub metrics_token: Option<String>,
+    /// Origins a browser app may call the API from (CORS); empty turns CORS off, `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Operations one batched request (a JSON array) may carry.
+    pub max_batch: usize,
+    /// Documents the automatic persisted-query cache keeps per server (least recently used go).
+    pub persisted_queries: usize,
 }
 
 impl Default for Settings {
@@ -164,6 +170,9 @@ impl Default for Settings {
             header_timeout_secs: 10,
             event_retention_days: 90,
             metrics_token: None,
+            cors_origins: Vec::new(),
+            max_batch: 10,
+            persisted_queries: 1000,
         }
     }
 }

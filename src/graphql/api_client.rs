@@ -32,6 +32,7 @@ impl ApiClient {
         service::scopes(&self.0)
     }
 
+    /// When the client was created.
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
@@ -81,7 +82,7 @@ impl ApiClientQuery {
     async fn api_client(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the api client; an unknown one answers null.")] id: ID,
     ) -> async_graphql::Result<Option<ApiClient>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "API client") else {
@@ -119,6 +120,7 @@ pub struct RotateApiClientSecretInput {
 /// A client with its secret: copy the secret now, it is never shown again.
 #[derive(SimpleObject)]
 pub struct ApiClientSecretPayload {
+    /// The client whose secret was rotated.
     pub api_client: ApiClient,
     /// The secret, shown this once (skillgraph keeps only a hash of it).
     pub secret: String,
@@ -127,6 +129,7 @@ pub struct ApiClientSecretPayload {
 /// The revoked client.
 #[derive(SimpleObject)]
 pub struct RevokeApiClientPayload {
+    /// The client, now revoked.
     pub api_client: ApiClient,
 }
 
@@ -140,6 +143,7 @@ impl ApiClientMutation {
     async fn create_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createApiClient` does: see `CreateApiClientInput`.")]
         input: CreateApiClientInput,
     ) -> async_graphql::Result<ApiClientSecretPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -154,6 +158,7 @@ impl ApiClientMutation {
     async fn revoke_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `revokeApiClient` does: see `RevokeApiClientInput`.")]
         input: RevokeApiClientInput,
     ) -> async_graphql::Result<RevokeApiClientPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -168,6 +173,7 @@ impl ApiClientMutation {
     async fn rotate_api_client_secret(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `rotateApiClientSecret` does: see `RotateApiClientSecretInput`.")]
         input: RotateApiClientSecretInput,
     ) -> async_graphql::Result<ApiClientSecretPayload> {
         let (state, viewer) = parts(ctx)?;

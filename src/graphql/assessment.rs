@@ -295,7 +295,11 @@ pub struct AssessmentQuery;
 #[Object]
 impl AssessmentQuery {
     /// A rubric of the viewer's organization, or null.
-    async fn rubric(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Rubric>> {
+    async fn rubric(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the rubric; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Rubric>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
             return Ok(None);
@@ -314,8 +318,8 @@ impl AssessmentQuery {
     async fn rubrics(
         &self,
         ctx: &Context<'_>,
-        track_id: Option<ID>,
-        role_id: Option<ID>,
+        #[graphql(desc = "Only the rubrics of this track.")] track_id: Option<ID>,
+        #[graphql(desc = "Only the rubrics of this role.")] role_id: Option<ID>,
     ) -> async_graphql::Result<Vec<Rubric>> {
         let (state, viewer) = parts(ctx)?;
         Ok(service::list_rubrics(
@@ -341,6 +345,7 @@ impl AssessmentMutation {
     async fn create_rubric(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createRubric` does: see `CreateRubricInput`.")]
         input: CreateRubricInput,
     ) -> async_graphql::Result<CreateRubricPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -379,6 +384,7 @@ impl AssessmentMutation {
     async fn record_assessment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `recordAssessment` does: see `RecordAssessmentInput`.")]
         input: RecordAssessmentInput,
     ) -> async_graphql::Result<RecordAssessmentPayload> {
         let (state, viewer) = parts(ctx)?;

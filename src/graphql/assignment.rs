@@ -40,16 +40,19 @@ pub struct Assignment(pub assignment::Model);
 /// The requirement that a user take a course, and why.
 #[Object]
 impl Assignment {
+    /// The assignment's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// The learner; null when the viewer may not see them.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let user = loaders(ctx)?.users.load_one(self.0.user_id).await?;
         user.map(User)
             .ok_or_else(|| crate::error::AppError::internal("assignment without user").into())
     }
 
+    /// The course to take.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
         let course = loaders(ctx)?.courses.load_one(self.0.course_id).await?;
         course
@@ -57,6 +60,7 @@ impl Assignment {
             .ok_or_else(|| crate::error::AppError::internal("assignment without course").into())
     }
 
+    /// Where the learner stands with the course.
     async fn status(&self) -> AssignmentStatus {
         AssignmentStatus::from(self.0.status)
     }
@@ -76,10 +80,12 @@ impl Assignment {
         self.0.due_at.map(DateTime::from_micros)
     }
 
+    /// When the learner started the course; null until then.
     async fn started_at(&self) -> Option<DateTime> {
         self.0.started_at.map(DateTime::from_micros)
     }
 
+    /// When the course was completed; null until then.
     async fn completed_at(&self) -> Option<DateTime> {
         self.0.completed_at.map(DateTime::from_micros)
     }
@@ -89,6 +95,7 @@ impl Assignment {
         self.0.expires_at.map(DateTime::from_micros)
     }
 
+    /// When the assignment was withdrawn (no rule requires it any more); null while it stands.
     async fn withdrawn_at(&self) -> Option<DateTime> {
         self.0.withdrawn_at.map(DateTime::from_micros)
     }
@@ -103,7 +110,11 @@ impl Assignment {
     async fn reasons(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(false)")] include_ended: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Also list rules that required the course earlier and no longer do (default false)."
+        )]
+        include_ended: Option<bool>,
     ) -> async_graphql::Result<Vec<AssignmentReason>> {
         let l = loaders(ctx)?;
         let loader = if include_ended.unwrap_or(false) {
@@ -200,11 +211,13 @@ impl AssignmentReason {
 /// Filters of `assignments`; all given parts must hold.
 #[derive(InputObject, Default)]
 pub struct AssignmentFilter {
+    /// Only this user's assignments.
     pub user_id: Option<ID>,
     /// Assignments of the current members of this group.
     pub group_id: Option<ID>,
     /// With `groupId`: members of its subgroups too (default false).
     pub include_subgroups: Option<bool>,
+    /// Only the assignments of this course.
     pub course_id: Option<ID>,
     /// Assignments this rule requires or required.
     pub rule_id: Option<ID>,
@@ -237,7 +250,7 @@ impl AssignmentQuery {
     async fn assignment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the assignment; an unknown one answers null.")] id: ID,
     ) -> async_graphql::Result<Option<Assignment>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "assignment") else {
@@ -253,8 +266,14 @@ impl AssignmentQuery {
     async fn assignments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<AssignmentFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Assignment>> {
         let (state, viewer) = parts(ctx)?;

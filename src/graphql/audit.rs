@@ -17,10 +17,12 @@ pub struct AuditEvent(pub audit_event::Model);
 /// One recorded change: who did what to which object, with before/after snapshots.
 #[Object]
 impl AuditEvent {
+    /// The event's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// When the change was committed.
     async fn at(&self) -> DateTime {
         DateTime::from_micros(self.0.at)
     }
@@ -47,6 +49,7 @@ impl AuditEvent {
         parse_word(&self.0.subject_type)
     }
 
+    /// The id of the object the event is about (see `subjectType`).
     async fn subject_id(&self) -> Option<ID> {
         self.0.subject_id.map(to_id)
     }
@@ -81,9 +84,12 @@ fn parse_word<T: std::str::FromStr>(word: &str) -> async_graphql::Result<T> {
         .map_err(|_| AppError::internal(format!("unknown audit word {word}")).into())
 }
 
+/// Narrows the audit log; every condition given must hold.
 #[derive(InputObject, Default)]
 pub struct AuditFilter {
+    /// Only events about this object.
     pub subject_id: Option<ID>,
+    /// Only changes made by this user or API client.
     pub actor_id: Option<ID>,
     /// Any of these actions.
     pub actions: Option<Vec<Action>>,
@@ -103,8 +109,14 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<AuditFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AuditEvent>> {
         let (state, viewer) = parts(ctx)?;

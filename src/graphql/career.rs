@@ -193,9 +193,15 @@ impl CareerQuery {
     async fn role_matches(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "Whose matches; omitted, the viewer's.")] user_id: Option<ID>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<RoleMatchFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<RoleMatch>> {
         let (state, viewer) = parts(ctx)?;
@@ -232,8 +238,11 @@ impl CareerQuery {
     async fn career_paths(
         &self,
         ctx: &Context<'_>,
-        from_role_id: ID,
-        to_role_id: ID,
+        #[graphql(desc = "The role the routes start from.")] from_role_id: ID,
+        #[graphql(desc = "The role the routes lead to.")] to_role_id: ID,
+        #[graphql(
+            desc = "Attach this user's match for each role on the routes; omitted, no matches."
+        )]
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<CareerPath>> {
         let (state, viewer) = parts(ctx)?;
@@ -257,7 +266,8 @@ impl CareerQuery {
     async fn recommendations(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "Whose gaps; omitted, the viewer's.")] user_id: Option<ID>,
+        #[graphql(desc = "How many courses to return: 10 when omitted, at most 500.")]
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<CourseRecommendation>> {
         let (state, viewer) = parts(ctx)?;

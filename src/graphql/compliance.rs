@@ -87,10 +87,12 @@ pub struct Completion(pub completion::Model);
 /// A record that a user completed a course. Completions are history: kept for ever.
 #[Object]
 impl Completion {
+    /// The completion's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// Who completed the course; null when the viewer may not see them.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         Ok(loaders(ctx)?
             .users
@@ -99,6 +101,7 @@ impl Completion {
             .map(User))
     }
 
+    /// The course completed.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
         Ok(loaders(ctx)?
             .courses
@@ -107,6 +110,7 @@ impl Completion {
             .map(Course))
     }
 
+    /// When the course was completed.
     async fn completed_at(&self) -> DateTime {
         DateTime::from_micros(self.0.completed_at)
     }
@@ -150,12 +154,14 @@ pub struct CourseCompliance(status::Item);
 /// One required course of a user and where it stands.
 #[Object]
 impl CourseCompliance {
+    /// The required course.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
         let c = loaders(ctx)?.courses.load_one(self.0.course_id).await?;
         c.map(Course)
             .ok_or_else(|| AppError::internal("course vanished").into())
     }
 
+    /// Where the user stands with it.
     async fn status(&self) -> CourseComplianceState {
         self.0.state.into()
     }
@@ -182,12 +188,14 @@ pub struct UserCompliance(status::UserCompliance);
 /// A user's compliance: the overall state and one item per required course.
 #[Object]
 impl UserCompliance {
+    /// The user; null when the viewer may not see them.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let u = loaders(ctx)?.users.load_one(self.0.user_id).await?;
         u.map(User)
             .ok_or_else(|| AppError::internal("user vanished").into())
     }
 
+    /// Their overall state: the worst of their courses'.
     async fn status(&self) -> ComplianceState {
         self.0.state.into()
     }
@@ -227,9 +235,13 @@ impl ComplianceFilter {
 pub struct ComplianceCounts {
     /// Users with at least one required course.
     pub total: i64,
+    /// Users who are COMPLIANT.
     pub compliant: i64,
+    /// Users who are AT_RISK (a completion expires within the warning window).
     pub at_risk: i64,
+    /// Users who are PENDING (a required course not completed yet, nothing overdue).
     pub pending: i64,
+    /// Users who are NON_COMPLIANT (something overdue or expired).
     pub non_compliant: i64,
     /// compliant ÷ total, 0..1.
     pub rate: f64,
@@ -258,6 +270,7 @@ pub struct CourseComplianceSummary(uuid::Uuid, status::CourseCounts);
 /// One course of a report: how many of its required users stand in each state.
 #[Object]
 impl CourseComplianceSummary {
+    /// The course.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
         let c = loaders(ctx)?.courses.load_one(self.0).await?;
         c.map(Course)
@@ -269,22 +282,27 @@ impl CourseComplianceSummary {
         self.1.total
     }
 
+    /// Required users whose completion is valid beyond the warning window.
     async fn compliant(&self) -> i64 {
         self.1.compliant
     }
 
+    /// Required users whose completion expires within the warning window.
     async fn expiring_soon(&self) -> i64 {
         self.1.expiring_soon
     }
 
+    /// Required users whose last completion expired.
     async fn expired(&self) -> i64 {
         self.1.expired
     }
 
+    /// Required users who never completed it and are past the due date.
     async fn overdue(&self) -> i64 {
         self.1.overdue
     }
 
+    /// Required users who have not completed it and are not overdue.
     async fn pending(&self) -> i64 {
         self.1.pending
     }
@@ -302,7 +320,9 @@ impl CourseComplianceSummary {
 /// One child group of a report, with its whole subtree's counts.
 #[derive(SimpleObject)]
 pub struct GroupComplianceSummary {
+    /// The child group.
     pub group: Group,
+    /// The counts of its whole subtree.
     pub counts: ComplianceCounts,
 }
 
@@ -336,18 +356,22 @@ impl ComplianceReport {
         Ok(self.summary(ctx).await?.total)
     }
 
+    /// Users who are COMPLIANT.
     async fn compliant(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.summary(ctx).await?.compliant)
     }
 
+    /// Users who are AT_RISK (a completion expires within the warning window).
     async fn at_risk(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.summary(ctx).await?.at_risk)
     }
 
+    /// Users who are PENDING (a required course not completed yet, nothing overdue).
     async fn pending(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.summary(ctx).await?.pending)
     }
 
+    /// Users who are NON_COMPLIANT (something overdue or expired).
     async fn non_compliant(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.summary(ctx).await?.non_compliant)
     }
@@ -362,8 +386,14 @@ impl ComplianceReport {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
+        #[graphql(desc = "Keep only users in these states; omitted, every user of the report.")]
         status: Option<Vec<ComplianceState>>,
     ) -> async_graphql::Result<Conn<UserCompliance>> {
         let (state, viewer) = parts(ctx)?;
@@ -452,22 +482,28 @@ impl ComplianceReport {
     }
 }
 
+/// An assignment the learner starts.
 #[derive(InputObject)]
 pub struct StartAssignmentInput {
+    /// The assignment.
     pub id: ID,
 }
 
 /// The assignment, now IN_PROGRESS.
 #[derive(SimpleObject)]
 pub struct StartAssignmentPayload {
+    /// The assignment, now IN_PROGRESS.
     pub assignment: Assignment,
 }
 
+/// A completed course to record (from an LMS, or by hand).
 #[derive(InputObject)]
 pub struct RecordCompletionInput {
     /// The assignment completed; or give `userId` and `courseId`.
     pub assignment_id: Option<ID>,
+    /// Who completed the course; omit for the viewer.
     pub user_id: Option<ID>,
+    /// The course completed.
     pub course_id: Option<ID>,
     /// Default now; never in the future.
     pub completed_at: Option<DateTime>,
@@ -480,6 +516,7 @@ pub struct RecordCompletionInput {
 /// The completion and the assignment it satisfied.
 #[derive(SimpleObject)]
 pub struct RecordCompletionPayload {
+    /// The completion recorded.
     pub completion: Completion,
     /// The assignment it satisfied; null when the user had no open assignment for the course
     /// (the completion is then recorded as history and still counts for later requirements).
@@ -501,9 +538,16 @@ impl ComplianceQuery {
     async fn compliance_status(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "Whose compliance; omitted, the viewer's.")] user_id: Option<ID>,
+        #[graphql(
+            desc = "The instant described (history is replayed as it was then); omitted, now."
+        )]
         as_of: Option<DateTime>,
-        #[graphql(default_with = "Some(30)")] warning_days: Option<i32>,
+        #[graphql(
+            default_with = "Some(30)",
+            desc = "Days before an expiry that make a course EXPIRING_SOON (default 30)."
+        )]
+        warning_days: Option<i32>,
     ) -> async_graphql::Result<UserCompliance> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_opt_id(&user_id, "user")?.unwrap_or(viewer.user_id);
@@ -518,9 +562,17 @@ impl ComplianceQuery {
     async fn compliance_report(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<ComplianceFilter>,
+        #[graphql(
+            desc = "The instant described (history is replayed as it was then); omitted, now."
+        )]
         as_of: Option<DateTime>,
-        #[graphql(default_with = "Some(30)")] warning_days: Option<i32>,
+        #[graphql(
+            default_with = "Some(30)",
+            desc = "Days before an expiry that make a course EXPIRING_SOON (default 30)."
+        )]
+        warning_days: Option<i32>,
     ) -> async_graphql::Result<ComplianceReport> {
         let (state, viewer) = parts(ctx)?;
         let filter = filter.unwrap_or_default().service()?;
@@ -546,9 +598,19 @@ impl ComplianceQuery {
     async fn expiring_completions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(30)")] within_days: Option<i32>,
+        #[graphql(
+            default_with = "Some(30)",
+            desc = "How many days ahead to look (default 30)."
+        )]
+        within_days: Option<i32>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<ComplianceFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Completion>> {
         let (state, viewer) = parts(ctx)?;
@@ -577,6 +639,7 @@ impl ComplianceMutation {
     async fn start_assignment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `startAssignment` does: see `StartAssignmentInput`.")]
         input: StartAssignmentInput,
     ) -> async_graphql::Result<StartAssignmentPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -593,6 +656,7 @@ impl ComplianceMutation {
     async fn record_completion(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `recordCompletion` does: see `RecordCompletionInput`.")]
         input: RecordCompletionInput,
     ) -> async_graphql::Result<RecordCompletionPayload> {
         let (state, viewer) = parts(ctx)?;

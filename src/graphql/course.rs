@@ -14,14 +14,17 @@ pub struct Course(pub course::Model);
 /// A unit of training.
 #[Object]
 impl Course {
+    /// The course's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// The course's title, unique in the organization.
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    /// What the course is about; null when none was given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -75,10 +78,12 @@ impl Course {
             .collect())
     }
 
+    /// When the course was created.
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
 
+    /// When the course was last changed.
     async fn updated_at(&self) -> DateTime {
         DateTime::from_micros(self.0.updated_at)
     }
@@ -118,10 +123,12 @@ fn course_skills(
         .collect()
 }
 
+/// A new course of the catalogue.
 #[derive(InputObject)]
 pub struct CreateCourseInput {
     /// 1–200 characters.
     pub title: String,
+    /// What the course is about; omit for none.
     pub description: Option<String>,
     /// Expected time to complete, in minutes (not negative).
     pub duration_minutes: Option<i32>,
@@ -138,9 +145,12 @@ pub struct CreateCourseInput {
     pub skills: Option<Vec<CourseSkillInput>>,
 }
 
+/// Changes to a course; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateCourseInput {
+    /// The course to change.
     pub id: ID,
+    /// The new title, unique in the organization.
     pub title: Option<String>,
     /// null clears it.
     pub description: MaybeUndefined<String>,
@@ -161,12 +171,14 @@ pub struct UpdateCourseInput {
 /// The course created.
 #[derive(SimpleObject)]
 pub struct CreateCoursePayload {
+    /// The course created.
     pub course: Course,
 }
 
 /// The course as changed.
 #[derive(SimpleObject)]
 pub struct UpdateCoursePayload {
+    /// The course, changed.
     pub course: Course,
 }
 
@@ -188,7 +200,11 @@ pub struct CourseQuery;
 #[Object]
 impl CourseQuery {
     /// A course by id; null when unknown.
-    async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the course; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Course>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "course") else {
             return Ok(None);
@@ -204,7 +220,7 @@ impl CourseQuery {
     async fn courses(
         &self,
         ctx: &Context<'_>,
-        search: Option<String>,
+        #[graphql(desc = "A case-insensitive part of the title.")] search: Option<String>,
     ) -> async_graphql::Result<Vec<Course>> {
         let (state, viewer) = parts(ctx)?;
         Ok(
@@ -226,6 +242,7 @@ impl CourseMutation {
     async fn create_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createCourse` does: see `CreateCourseInput`.")]
         input: CreateCourseInput,
     ) -> async_graphql::Result<CreateCoursePayload> {
         let (state, viewer) = parts(ctx)?;
@@ -252,6 +269,7 @@ impl CourseMutation {
     async fn update_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `updateCourse` does: see `UpdateCourseInput`.")]
         input: UpdateCourseInput,
     ) -> async_graphql::Result<UpdateCoursePayload> {
         let (state, viewer) = parts(ctx)?;

@@ -133,3 +133,8 @@ domain_enum!(
     "ApiScope",
     "What an API client may do. Anything outside its scopes is FORBIDDEN to it."
 );
+domain_enum!(
+    crate::service::skill::RatingSource,
+    "RatingSource",
+    "Where a skill level came from: the user, a manager, an assessment, a course, or (unrated) a primary role."
+);

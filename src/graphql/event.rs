@@ -149,8 +149,14 @@ impl EventQuery {
     async fn assignment_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<AssignmentEventFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<AssignmentEvent>> {
         let (state, viewer) = parts(ctx)?;
@@ -188,7 +194,11 @@ impl EventSubscription {
     async fn assignment_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<AssignmentEventFilter>,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AssignmentEvent>> + use<>>
     {

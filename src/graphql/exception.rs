@@ -16,8 +16,11 @@ use crate::service::viewer::ActorType;
 /// `unassignCourse` ends it.
 pub struct ManualAssignment(pub ManualRequirement);
 
+/// A course required of one person by hand (`assignCourse`). The engine never withdraws what it
+/// holds; `unassignCourse` ends it.
 #[Object]
 impl ManualAssignment {
+    /// Its id (a MANUAL reason names it).
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -134,7 +137,7 @@ impl ExceptionMutation {
     async fn assign_course(
         &self,
         ctx: &Context<'_>,
-        input: AssignCourseInput,
+        #[graphql(desc = "Who must take which course, and by when.")] input: AssignCourseInput,
     ) -> async_graphql::Result<AssignCoursePayload> {
         let (state, viewer) = parts(ctx)?;
         let user_ids = input
@@ -172,7 +175,7 @@ impl ExceptionMutation {
     async fn unassign_course(
         &self,
         ctx: &Context<'_>,
-        input: UnassignCourseInput,
+        #[graphql(desc = "The assignment whose manual reason ends.")] input: UnassignCourseInput,
     ) -> async_graphql::Result<UnassignCoursePayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.assignment_id, "assignment")?;

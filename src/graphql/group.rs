@@ -18,10 +18,12 @@ pub struct Group(pub group::Model);
 /// A node in the org tree: a department, team, site or any custom structure.
 #[Object]
 impl Group {
+    /// The group's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// The group's name, unique among its siblings.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -76,8 +78,17 @@ impl Group {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(false)")] include_subgroups: Option<bool>,
-        first: Option<i32>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Count members of every subgroup too, each person once (default false: direct members only)."
+        )]
+        include_subgroups: Option<bool>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
@@ -95,6 +106,7 @@ impl Group {
         }))
     }
 
+    /// When the group was created.
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
@@ -111,6 +123,7 @@ pub struct Membership(pub membership_entity::Model);
 /// A user's membership of a group over an interval; `until` is null while it lasts.
 #[Object]
 impl Membership {
+    /// The membership's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
@@ -128,6 +141,7 @@ impl Membership {
             .map(User))
     }
 
+    /// The group.
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Group> {
         loaders(ctx)?
             .groups
@@ -159,7 +173,11 @@ pub struct GroupQuery;
 #[Object]
 impl GroupQuery {
     /// A group by id; null when unknown or deleted.
-    async fn group(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Group>> {
+    async fn group(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the group; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Group>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "group") else {
             return Ok(None);
@@ -174,9 +192,13 @@ impl GroupQuery {
     async fn groups(
         &self,
         ctx: &Context<'_>,
-        parent_id: Option<ID>,
-        #[graphql(default_with = "Some(false)")] roots_only: Option<bool>,
-        search: Option<String>,
+        #[graphql(desc = "Only the direct children of this group.")] parent_id: Option<ID>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only the top-level groups (default false)."
+        )]
+        roots_only: Option<bool>,
+        #[graphql(desc = "A case-insensitive part of the name.")] search: Option<String>,
     ) -> async_graphql::Result<Vec<Group>> {
         let (state, viewer) = parts(ctx)?;
         let filter = service::GroupFilter {
@@ -192,72 +214,98 @@ impl GroupQuery {
     }
 }
 
+/// A new group of the org tree.
 #[derive(InputObject)]
 pub struct CreateGroupInput {
+    /// The group's name (1–200 characters), unique among its siblings.
     pub name: String,
     /// The enclosing group; omit for a top-level group.
     pub parent_id: Option<ID>,
 }
 
+/// Changes to a group; omitted fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateGroupInput {
+    /// The group to change.
     pub id: ID,
+    /// The new name, unique among its siblings.
     pub name: Option<String>,
 }
 
+/// A group to move, with its subtree, under another parent.
 #[derive(InputObject)]
 pub struct MoveGroupInput {
+    /// The group to move.
     pub id: ID,
     /// The new enclosing group; null makes it a top-level group.
     pub parent_id: Option<ID>,
 }
 
+/// An empty group to delete.
 #[derive(InputObject)]
 pub struct DeleteGroupInput {
+    /// The group to delete.
     pub id: ID,
 }
 
+/// Puts a user in a group.
 #[derive(InputObject)]
 pub struct AddMembershipInput {
+    /// The user to add.
     pub user_id: ID,
+    /// The group to add them to.
     pub group_id: ID,
     /// When the membership began (default now; not in the future). HR back-fills set it so
     /// onboarding dates count from the real start.
     pub since: Option<DateTime>,
 }
 
+/// A current membership to end.
 #[derive(InputObject)]
 pub struct RemoveMembershipInput {
+    /// The member.
     pub user_id: ID,
+    /// The group they leave.
     pub group_id: ID,
 }
 
+/// A move of a user from one group to another at one instant.
 #[derive(InputObject)]
 pub struct TransferUserInput {
+    /// The user who moves.
     pub user_id: ID,
+    /// The group they leave (they must be a current member).
     pub from_group_id: ID,
+    /// The group they join.
     pub to_group_id: ID,
 }
 
+/// The group `createGroup` made.
 #[derive(SimpleObject)]
 pub struct CreateGroupPayload {
+    /// The group created.
     pub group: Group,
 }
 
+/// The group `updateGroup` changed.
 #[derive(SimpleObject)]
 pub struct UpdateGroupPayload {
+    /// The group, changed.
     pub group: Group,
 }
 
+/// The group `moveGroup` moved, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct MoveGroupPayload {
+    /// The group, at its new place.
     pub group: Group,
     #[graphql(skip)]
     pub outcome: Outcome,
 }
 crate::engine_payload!(MoveGroupPayload);
 
+/// The group `deleteGroup` deleted, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct DeleteGroupPayload {
@@ -268,6 +316,7 @@ pub struct DeleteGroupPayload {
 }
 crate::engine_payload!(DeleteGroupPayload);
 
+/// The membership that `addMembership` made (or found), and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct AddMembershipPayload {
@@ -280,6 +329,7 @@ pub struct AddMembershipPayload {
 }
 crate::engine_payload!(AddMembershipPayload);
 
+/// The membership `removeMembership` ended, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct RemoveMembershipPayload {
@@ -290,6 +340,7 @@ pub struct RemoveMembershipPayload {
 }
 crate::engine_payload!(RemoveMembershipPayload);
 
+/// The memberships `transferUser` ended and began, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct TransferUserPayload {
@@ -311,6 +362,7 @@ impl GroupMutation {
     async fn create_group(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createGroup` does: see `CreateGroupInput`.")]
         input: CreateGroupInput,
     ) -> async_graphql::Result<CreateGroupPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -325,6 +377,7 @@ impl GroupMutation {
     async fn update_group(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `updateGroup` does: see `UpdateGroupInput`.")]
         input: UpdateGroupInput,
     ) -> async_graphql::Result<UpdateGroupPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -340,7 +393,7 @@ impl GroupMutation {
     async fn move_group(
         &self,
         ctx: &Context<'_>,
-        input: MoveGroupInput,
+        #[graphql(desc = "What `moveGroup` does: see `MoveGroupInput`.")] input: MoveGroupInput,
     ) -> async_graphql::Result<MoveGroupPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "group")?;
@@ -357,6 +410,7 @@ impl GroupMutation {
     async fn delete_group(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `deleteGroup` does: see `DeleteGroupInput`.")]
         input: DeleteGroupInput,
     ) -> async_graphql::Result<DeleteGroupPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -373,6 +427,7 @@ impl GroupMutation {
     async fn add_membership(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `addMembership` does: see `AddMembershipInput`.")]
         input: AddMembershipInput,
     ) -> async_graphql::Result<AddMembershipPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -397,6 +452,7 @@ impl GroupMutation {
     async fn remove_membership(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `removeMembership` does: see `RemoveMembershipInput`.")]
         input: RemoveMembershipInput,
     ) -> async_graphql::Result<RemoveMembershipPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -414,6 +470,7 @@ impl GroupMutation {
     async fn transfer_user(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `transferUser` does: see `TransferUserInput`.")]
         input: TransferUserInput,
     ) -> async_graphql::Result<TransferUserPayload> {
         let (state, viewer) = parts(ctx)?;

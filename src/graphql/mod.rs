@@ -21,6 +21,7 @@ pub mod role_import;
 pub mod rule;
 pub mod scalars;
 pub mod skill;
+pub mod spec;
 pub mod top_level;
 pub mod track;
 pub mod user;
@@ -91,9 +92,11 @@ pub fn build_schema(settings: &Settings) -> AppSchema {
         Mutation::default(),
         Subscription::default(),
     )
+    .register_output_type::<scalars::BuiltinScalars>()
     // Depth and complexity are checked by `limits::Limits`, whose refusals say the cost and
     // the limit; async-graphql still computes both.
     .extension(limits::Limits::of(settings))
+    .extension(spec::Spec)
     .extension(top_level::TopLevel)
     .limit_directives(settings.max_directives);
     if settings.introspection {

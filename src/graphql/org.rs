@@ -43,10 +43,12 @@ pub struct Organization(pub organization::Model);
 /// A tenant: every object belongs to exactly one organization, and no query crosses it.
 #[Object]
 impl Organization {
+    /// The organization's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// The organization's name.
     async fn name(&self) -> &str {
         &self.0.name
     }

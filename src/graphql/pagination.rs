@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Object, OutputType};
+use async_graphql::parser::types::Field;
+use async_graphql::registry::{MetaType, Registry};
+use async_graphql::{ContextSelectionSet, Object, OutputType, Positioned, ServerResult, Value};
 use futures_util::future::BoxFuture;
 
 use crate::error::AppResult;
@@ -25,7 +27,38 @@ impl ConnectionFields {
     }
 }
 
-pub type Conn<T> = Connection<String, T, ConnectionFields>;
+/// A page of a list: async-graphql's Relay connection, given a description of its own.
+pub struct Conn<T: OutputType>(Connection<String, T, ConnectionFields>);
+
+impl<T: OutputType> OutputType for Conn<T> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        Connection::<String, T, ConnectionFields>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        let qualified = Connection::<String, T, ConnectionFields>::create_type_info(registry);
+        let name = Self::type_name();
+        if let Some(MetaType::Object { description, .. }) = registry.types.get_mut(name.as_ref())
+            && description.is_none()
+        {
+            *description = Some(format!(
+                "A page of {}, in a stable order: `nodes` (or `edges`, each with its cursor), \
+                 `pageInfo` to page on, and `totalCount` across all pages. Pass \
+                 `pageInfo.endCursor` as `after` for the next page.",
+                T::type_name()
+            ));
+        }
+        qualified
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        OutputType::resolve(&self.0, ctx, field).await
+    }
+}
 
 /// Wraps a page into a connection; `count` runs the matching `COUNT(*)` if `totalCount` is
 /// selected.
@@ -46,7 +79,7 @@ pub fn connection<R, T: OutputType>(
             .into_iter()
             .map(|(cursor, row)| Edge::new(cursor, wrap(row))),
     );
-    conn
+    Conn(conn)
 }
 
 /// What one page of a connection costs a request's complexity budget (`--max-complexity`):

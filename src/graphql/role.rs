@@ -99,7 +99,7 @@ impl Role {
     async fn fit(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "Whose match; omitted, the viewer's.")] user_id: Option<ID>,
     ) -> async_graphql::Result<RoleMatch> {
         let user_id = visible_user(ctx, user_id.as_ref()).await?;
         let fit = loaders(ctx)?
@@ -122,8 +122,14 @@ impl Role {
     async fn user_matches(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Keep only users whose score is at least this percent (0–100).")]
         min_percent: Option<i32>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<RoleMatch>> {
         let (state, viewer) = parts(ctx)?;
@@ -256,7 +262,11 @@ pub struct RoleQuery;
 #[Object]
 impl RoleQuery {
     /// A role by id; null when unknown or not browsable by the viewer.
-    async fn role(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Role>> {
+    async fn role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the role; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Role>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "role") else {
             return Ok(None);
@@ -268,6 +278,7 @@ impl RoleQuery {
     async fn roles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<RoleFilter>,
     ) -> async_graphql::Result<Vec<Role>> {
         let (state, viewer) = parts(ctx)?;
@@ -478,7 +489,7 @@ impl RoleMutation {
     async fn create_role(
         &self,
         ctx: &Context<'_>,
-        input: CreateRoleInput,
+        #[graphql(desc = "What `createRole` does: see `CreateRoleInput`.")] input: CreateRoleInput,
     ) -> async_graphql::Result<CreateRolePayload> {
         let (state, viewer) = parts(ctx)?;
         let new = NewRole {
@@ -495,7 +506,7 @@ impl RoleMutation {
     async fn update_role(
         &self,
         ctx: &Context<'_>,
-        input: UpdateRoleInput,
+        #[graphql(desc = "What `updateRole` does: see `UpdateRoleInput`.")] input: UpdateRoleInput,
     ) -> async_graphql::Result<UpdateRolePayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "role")?;
@@ -523,7 +534,7 @@ impl RoleMutation {
     async fn delete_role(
         &self,
         ctx: &Context<'_>,
-        input: DeleteRoleInput,
+        #[graphql(desc = "What `deleteRole` does: see `DeleteRoleInput`.")] input: DeleteRoleInput,
     ) -> async_graphql::Result<DeleteRolePayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "role")?;
@@ -536,6 +547,7 @@ impl RoleMutation {
     async fn set_role_skills(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `setRoleSkills` does: see `SetRoleSkillsInput`.")]
         input: SetRoleSkillsInput,
     ) -> async_graphql::Result<SetRoleSkillsPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -551,7 +563,7 @@ impl RoleMutation {
     async fn link_roles(
         &self,
         ctx: &Context<'_>,
-        input: LinkRolesInput,
+        #[graphql(desc = "What `linkRoles` does: see `LinkRolesInput`.")] input: LinkRolesInput,
     ) -> async_graphql::Result<LinkRolesPayload> {
         let (state, viewer) = parts(ctx)?;
         let from = parse_id(&input.from_role_id, "role")?;
@@ -567,7 +579,7 @@ impl RoleMutation {
     async fn unlink_roles(
         &self,
         ctx: &Context<'_>,
-        input: LinkRolesInput,
+        #[graphql(desc = "What `unlinkRoles` does: see `LinkRolesInput`.")] input: LinkRolesInput,
     ) -> async_graphql::Result<LinkRolesPayload> {
         let (state, viewer) = parts(ctx)?;
         let from = parse_id(&input.from_role_id, "role")?;
@@ -583,6 +595,7 @@ impl RoleMutation {
     async fn create_role_category(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createRoleCategory` does: see `CreateRoleCategoryInput`.")]
         input: CreateRoleCategoryInput,
     ) -> async_graphql::Result<CreateRoleCategoryPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -596,6 +609,7 @@ impl RoleMutation {
     async fn update_role_category(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `updateRoleCategory` does: see `UpdateRoleCategoryInput`.")]
         input: UpdateRoleCategoryInput,
     ) -> async_graphql::Result<UpdateRoleCategoryPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -612,6 +626,7 @@ impl RoleMutation {
     async fn set_primary_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `setPrimaryRole` does: see `SetPrimaryRoleInput`.")]
         input: SetPrimaryRoleInput,
     ) -> async_graphql::Result<SetPrimaryRolePayload> {
         let (state, viewer) = parts(ctx)?;
@@ -629,6 +644,7 @@ impl RoleMutation {
     async fn set_target_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `setTargetRole` does: see `SetTargetRoleInput`.")]
         input: SetTargetRoleInput,
     ) -> async_graphql::Result<SetTargetRolePayload> {
         let (state, viewer) = parts(ctx)?;

@@ -81,6 +81,7 @@ impl RoleImportMutation {
     async fn import_roles_csv(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `importRolesCsv` does: see `ImportRolesCsvInput`.")]
         input: ImportRolesCsvInput,
     ) -> async_graphql::Result<ImportRolesCsvPayload> {
         let (state, viewer) = parts(ctx)?;

@@ -84,10 +84,12 @@ pub struct Rule(pub rule::Model);
 /// An auto-assignment policy: who (audience) must take what (bundle).
 #[Object]
 impl Rule {
+    /// The rule's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
 
+    /// The rule's name, unique in the organization.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -97,6 +99,7 @@ impl Rule {
         self.0.active
     }
 
+    /// What happens to open assignments of someone who leaves the audience.
     async fn on_exit(&self) -> ExitPolicy {
         if self.0.on_exit == "KEEP" {
             ExitPolicy::Keep
@@ -149,10 +152,12 @@ impl Rule {
         )
     }
 
+    /// When the rule was created.
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
 
+    /// When the rule was last changed.
     async fn updated_at(&self) -> DateTime {
         DateTime::from_micros(self.0.updated_at)
     }
@@ -190,6 +195,7 @@ impl RuleAudience {
         Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
     }
 
+    /// Attribute conditions a member must meet, all of them; empty for none.
     async fn criteria(&self) -> Vec<Criterion> {
         self.0.criteria.iter().cloned().map(Criterion).collect()
     }
@@ -201,14 +207,17 @@ pub struct Criterion(service::Criterion);
 /// A condition on a user attribute (`jobTitle` means the job title).
 #[Object]
 impl Criterion {
+    /// The user attribute compared (`jobTitle` means the job title).
     async fn attribute(&self) -> &str {
         &self.0.attribute
     }
 
+    /// How it is compared.
     async fn op(&self) -> CriterionOp {
         self.0.op.into()
     }
 
+    /// The values compared with (empty for EXISTS and NOT_EXISTS).
     async fn values(&self) -> &[String] {
         &self.0.values
     }
@@ -223,6 +232,7 @@ pub struct RuleCourse {
 /// One course of a rule's bundle.
 #[Object]
 impl RuleCourse {
+    /// The course.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
         let c = loaders(ctx)?.courses.load_one(self.item.course_id).await?;
         c.map(Course)
@@ -245,6 +255,7 @@ impl RuleCourse {
     }
 }
 
+/// Who a rule is for: members of a group (with or without its subgroups), people matching attribute criteria, or both (both must hold).
 #[derive(InputObject, Clone)]
 pub struct AudienceInput {
     /// Members of this group.
@@ -258,17 +269,21 @@ pub struct AudienceInput {
     pub criteria: Option<Vec<CriterionInput>>,
 }
 
+/// A condition on a user attribute, for a rule's audience.
 #[derive(InputObject, Clone)]
 pub struct CriterionInput {
     /// A user attribute name, or `jobTitle` for the job title.
     pub attribute: String,
+    /// How the attribute is compared.
     pub op: CriterionOp,
     /// `EQ`/`NEQ`: exactly one; `IN`/`NOT_IN`: at least one; `EXISTS`/`NOT_EXISTS`: none.
     pub values: Option<Vec<String>>,
 }
 
+/// One course of a rule's bundle, with its timing.
 #[derive(InputObject, Clone)]
 pub struct RuleCourseInput {
+    /// The course.
     pub course_id: ID,
     /// Days after entering the audience when the course unlocks (0–36500); omit: at once.
     pub unlock_after_days: Option<i32>,
@@ -276,9 +291,12 @@ pub struct RuleCourseInput {
     pub due_after_days: Option<i32>,
 }
 
+/// A new assignment rule: who (the audience) must take what (the courses).
 #[derive(InputObject, Clone)]
 pub struct CreateRuleInput {
+    /// The rule's name, unique in the organization.
     pub name: String,
+    /// Who the rule is for.
     pub audience: AudienceInput,
     /// The bundle, in order (at least one course, each once). Leave empty when `trackId`
     /// names the bundle.
@@ -287,15 +305,20 @@ pub struct CreateRuleInput {
     /// A track whose courses are the bundle (in the track's order, no date offsets); the
     /// rule follows later changes to the track. Give either this or `courses`.
     pub track_id: Option<ID>,
+    /// What happens to open assignments of someone who leaves the audience (default WITHDRAW).
     #[graphql(default_with = "ExitPolicy::Withdraw")]
     pub on_exit: ExitPolicy,
+    /// Whether the rule assigns from now on (default true); an inactive rule assigns nothing.
     #[graphql(default = true)]
     pub active: bool,
 }
 
+/// Changes to a rule; omitted fields stay as they are. The change is reconciled at once.
 #[derive(InputObject)]
 pub struct UpdateRuleInput {
+    /// The rule to change.
     pub id: ID,
+    /// The new name, unique in the organization.
     pub name: Option<String>,
     /// Replaces the whole audience.
     pub audience: Option<AudienceInput>,
@@ -303,23 +326,30 @@ pub struct UpdateRuleInput {
     pub courses: Option<Vec<RuleCourseInput>>,
     /// Makes a track the bundle; null lets go of the track (then give `courses`).
     pub track_id: MaybeUndefined<ID>,
+    /// The new exit policy.
     pub on_exit: Option<ExitPolicy>,
 }
 
+/// A rule to switch on or off.
 #[derive(InputObject)]
 pub struct SetRuleActiveInput {
+    /// The rule.
     pub id: ID,
+    /// True to assign from now on, false to stop (open assignments follow the rule's onExit).
     pub active: bool,
 }
 
+/// A rule to delete.
 #[derive(InputObject)]
 pub struct DeleteRuleInput {
+    /// The rule to delete.
     pub id: ID,
 }
 
 /// Filters of `rules`; all given parts must hold.
 #[derive(InputObject, Default)]
 pub struct RuleFilter {
+    /// Only active (true) or inactive (false) rules; omitted, both.
     pub active: Option<bool>,
     /// Rules whose audience names this group.
     pub group_id: Option<ID>,
@@ -375,6 +405,7 @@ fn spec(input: &CreateRuleInput) -> Result<RuleSpec, crate::error::AppError> {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct CreateRulePayload {
+    /// The rule created.
     pub rule: Rule,
     #[graphql(skip)]
     pub outcome: Outcome,
@@ -385,6 +416,7 @@ engine_payload!(CreateRulePayload);
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct UpdateRulePayload {
+    /// The rule, changed.
     pub rule: Rule,
     #[graphql(skip)]
     pub outcome: Outcome,
@@ -395,6 +427,7 @@ engine_payload!(UpdateRulePayload);
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct SetRuleActivePayload {
+    /// The rule, switched.
     pub rule: Rule,
     #[graphql(skip)]
     pub outcome: Outcome,
@@ -405,6 +438,7 @@ engine_payload!(SetRuleActivePayload);
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct DeleteRulePayload {
+    /// The rule as it was deleted.
     pub rule: Rule,
     #[graphql(skip)]
     pub outcome: Outcome,
@@ -428,6 +462,7 @@ pub struct CourseImpact(ServiceImpact);
 /// The users of one course a rule change would reach.
 #[Object]
 impl CourseImpact {
+    /// The course.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Course> {
         let c = loaders(ctx)?.courses.load_one(self.0.course_id).await?;
         c.map(Course)
@@ -443,7 +478,11 @@ impl CourseImpact {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(
+            default = 20,
+            desc = "How many users to list: 20 when omitted, at most 500."
+        )]
+        first: i32,
     ) -> async_graphql::Result<Vec<User>> {
         let n = first.clamp(0, PREVIEW_USERS as i32) as usize;
         let ids: Vec<uuid::Uuid> = self.0.users.iter().take(n).copied().collect();
@@ -464,7 +503,11 @@ pub struct RuleQuery;
 #[Object]
 impl RuleQuery {
     /// A rule by id; null when unknown or deleted.
-    async fn rule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Rule>> {
+    async fn rule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the rule; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Rule>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "rule") else {
             return Ok(None);
@@ -478,6 +521,7 @@ impl RuleQuery {
     async fn rules(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<RuleFilter>,
     ) -> async_graphql::Result<Vec<Rule>> {
         let (state, viewer) = parts(ctx)?;
@@ -501,7 +545,8 @@ impl RuleQuery {
     async fn preview_rule(
         &self,
         ctx: &Context<'_>,
-        input: CreateRuleInput,
+        #[graphql(desc = "What `previewRule` does: see `CreateRuleInput`.")] input: CreateRuleInput,
+        #[graphql(desc = "The rule `input` would replace; omitted, the preview is of a new rule.")]
         rule_id: Option<ID>,
     ) -> async_graphql::Result<RuleImpact> {
         let (state, viewer) = parts(ctx)?;
@@ -526,7 +571,7 @@ impl RuleMutation {
     async fn create_rule(
         &self,
         ctx: &Context<'_>,
-        input: CreateRuleInput,
+        #[graphql(desc = "What `createRule` does: see `CreateRuleInput`.")] input: CreateRuleInput,
     ) -> async_graphql::Result<CreateRulePayload> {
         let (state, viewer) = parts(ctx)?;
         let (rule, outcome) = service::create(state, viewer, spec(&input)?).await?;
@@ -542,7 +587,7 @@ impl RuleMutation {
     async fn update_rule(
         &self,
         ctx: &Context<'_>,
-        input: UpdateRuleInput,
+        #[graphql(desc = "What `updateRule` does: see `UpdateRuleInput`.")] input: UpdateRuleInput,
     ) -> async_graphql::Result<UpdateRulePayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "rule")?;
@@ -569,6 +614,7 @@ impl RuleMutation {
     async fn set_rule_active(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `setRuleActive` does: see `SetRuleActiveInput`.")]
         input: SetRuleActiveInput,
     ) -> async_graphql::Result<SetRuleActivePayload> {
         let (state, viewer) = parts(ctx)?;
@@ -584,7 +630,7 @@ impl RuleMutation {
     async fn delete_rule(
         &self,
         ctx: &Context<'_>,
-        input: DeleteRuleInput,
+        #[graphql(desc = "What `deleteRule` does: see `DeleteRuleInput`.")] input: DeleteRuleInput,
     ) -> async_graphql::Result<DeleteRulePayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "rule")?;

@@ -8,6 +8,7 @@ use super::user::User;
 use super::{loaders, parse_id, parts, to_id};
 use crate::error::AppError;
 use crate::service::skill as service;
+use crate::service::skill::RatingSource;
 use entity::{skill, skill_rating, user_skill};
 
 /// A competency, rated on the organization's proficiency scale.
@@ -115,8 +116,8 @@ impl UserSkill {
 
     /// Where the level came from: `SELF` (the user rated it), `MANAGER` (a manager, HR or an
     /// admin did), `ASSESSMENT`, `COURSE`, or `ROLE` while unrated (added by a primary role).
-    async fn source(&self) -> &str {
-        &self.0.source
+    async fn source(&self) -> async_graphql::Result<RatingSource> {
+        rating_source(&self.0.source)
     }
 
     /// When it was last rated; null while unrated.
@@ -128,6 +129,13 @@ impl UserSkill {
     async fn rated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         rater(ctx, self.0.rated_by).await
     }
+}
+
+/// A stored source word as the enum; another word is a fault of the data, not of the client.
+fn rating_source(word: &str) -> async_graphql::Result<RatingSource> {
+    Ok(word
+        .parse()
+        .map_err(|_| AppError::internal(format!("unknown rating source {word:?}")))?)
 }
 
 async fn rater(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> async_graphql::Result<Option<User>> {
@@ -157,9 +165,9 @@ impl SkillRating {
         self.0.level
     }
 
-    /// `SELF`, `MANAGER`, `ASSESSMENT` or `COURSE`.
-    async fn source(&self) -> &str {
-        &self.0.source
+    /// Who or what gave the rating: `SELF`, `MANAGER`, `ASSESSMENT` or `COURSE` (never `ROLE`).
+    async fn source(&self) -> async_graphql::Result<RatingSource> {
+        rating_source(&self.0.source)
     }
 
     /// When it was given.
@@ -179,7 +187,11 @@ pub struct SkillQuery;
 #[Object]
 impl SkillQuery {
     /// A skill by id; null when unknown (or of another organization).
-    async fn skill(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Skill>> {
+    async fn skill(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the skill; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Skill>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "skill") else {
             return Ok(None);
@@ -195,7 +207,7 @@ impl SkillQuery {
     async fn skills(
         &self,
         ctx: &Context<'_>,
-        search: Option<String>,
+        #[graphql(desc = "A case-insensitive part of the name.")] search: Option<String>,
     ) -> async_graphql::Result<Vec<Skill>> {
         let (state, viewer) = parts(ctx)?;
         Ok(
@@ -321,6 +333,7 @@ impl SkillMutation {
     async fn create_skill(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createSkill` does: see `CreateSkillInput`.")]
         input: CreateSkillInput,
     ) -> async_graphql::Result<CreateSkillPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -336,6 +349,7 @@ impl SkillMutation {
     async fn add_skill_dependency(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `addSkillDependency` does: see `AddSkillDependencyInput`.")]
         input: AddSkillDependencyInput,
     ) -> async_graphql::Result<SkillDependencyPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -352,6 +366,7 @@ impl SkillMutation {
     async fn remove_skill_dependency(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `removeSkillDependency` does: see `RemoveSkillDependencyInput`.")]
         input: RemoveSkillDependencyInput,
     ) -> async_graphql::Result<SkillDependencyPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -368,6 +383,7 @@ impl SkillMutation {
     async fn update_skill(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `updateSkill` does: see `UpdateSkillInput`.")]
         input: UpdateSkillInput,
     ) -> async_graphql::Result<UpdateSkillPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -388,7 +404,7 @@ impl SkillMutation {
     async fn rate_skill(
         &self,
         ctx: &Context<'_>,
-        input: RateSkillInput,
+        #[graphql(desc = "What `rateSkill` does: see `RateSkillInput`.")] input: RateSkillInput,
     ) -> async_graphql::Result<RateSkillPayload> {
         let (state, viewer) = parts(ctx)?;
         let user_id = parse_id(&input.user_id, "user")?;
@@ -403,7 +419,7 @@ impl SkillMutation {
     async fn set_proficiency_scale(
         &self,
         ctx: &Context<'_>,
-        input: SetProficiencyScaleInput,
+        #[graphql(desc = "What `setProficiencyScale` does: see `SetProficiencyScaleInput`.")] input: SetProficiencyScaleInput,
     ) -> async_graphql::Result<SetProficiencyScalePayload> {
         let (state, viewer) = parts(ctx)?;
         let scale = service::set_scale(state, viewer, &input.levels).await?;

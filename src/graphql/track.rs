@@ -446,7 +446,11 @@ pub struct TrackQuery;
 #[Object]
 impl TrackQuery {
     /// A track of the viewer's organization, or null.
-    async fn track(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Track>> {
+    async fn track(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the track; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<Track>> {
         let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
@@ -460,8 +464,10 @@ impl TrackQuery {
     async fn track_report(
         &self,
         ctx: &Context<'_>,
-        track_id: ID,
-        as_of: Option<DateTime>,
+        #[graphql(desc = "The track reported on.")] track_id: ID,
+        #[graphql(desc = "The instant the report describes; omitted, now.")] as_of: Option<
+            DateTime,
+        >,
     ) -> async_graphql::Result<TrackReport> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&track_id, "track")?;
@@ -479,6 +485,7 @@ impl TrackQuery {
     async fn skills_matrix(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The roles to compare, 2 to 50 of them, each visible to the viewer.")]
         role_ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<RolePairOverlap>> {
         let (state, viewer) = parts(ctx)?;
@@ -495,8 +502,8 @@ impl TrackQuery {
     async fn tracks(
         &self,
         ctx: &Context<'_>,
-        role_id: Option<ID>,
-        owner_id: Option<ID>,
+        #[graphql(desc = "Only the tracks of this role.")] role_id: Option<ID>,
+        #[graphql(desc = "Only the tracks this user owns.")] owner_id: Option<ID>,
     ) -> async_graphql::Result<Vec<Track>> {
         let (state, viewer) = parts(ctx)?;
         let rows = service::list(
@@ -519,6 +526,7 @@ impl TrackMutation {
     async fn create_track(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `createTrack` does: see `CreateTrackInput`.")]
         input: CreateTrackInput,
     ) -> async_graphql::Result<CreateTrackPayload> {
         let (state, viewer) = parts(ctx)?;
@@ -544,6 +552,7 @@ impl TrackMutation {
     async fn update_track(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `updateTrack` does: see `UpdateTrackInput`.")]
         input: UpdateTrackInput,
     ) -> async_graphql::Result<UpdateTrackPayload> {
         let (state, viewer) = parts(ctx)?;

@@ -21,6 +21,7 @@ pub struct User(pub user::Model);
 /// A person in the organization.
 #[Object]
 impl User {
+    /// The user's id.
     async fn id(&self) -> ID {
         to_id(self.0.id)
     }
@@ -30,14 +31,17 @@ impl User {
         &self.0.email
     }
 
+    /// The user's full name.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// The job title; null when none is recorded.
     async fn job_title(&self) -> Option<&str> {
         self.0.job_title.as_deref()
     }
 
+    /// The day they were hired; null when unknown.
     async fn hire_date(&self) -> Option<Date> {
         self.0.hire_date.map(Date)
     }
@@ -53,10 +57,12 @@ impl User {
         self.0.active
     }
 
+    /// When the user was created in skillgraph.
     async fn created_at(&self) -> DateTime {
         DateTime::from_micros(self.0.created_at)
     }
 
+    /// When the user was deactivated (left); null while active.
     async fn deactivated_at(&self) -> Option<DateTime> {
         self.0.deactivated_at.map(DateTime::from_micros)
     }
@@ -116,7 +122,7 @@ impl User {
     async fn skill_ratings(
         &self,
         ctx: &Context<'_>,
-        skill_id: Option<ID>,
+        #[graphql(desc = "Only the ratings of this skill.")] skill_id: Option<ID>,
     ) -> async_graphql::Result<Vec<SkillRating>> {
         let only = match &skill_id {
             Some(id) => match parse_id(id, "skill") {
@@ -140,7 +146,11 @@ impl User {
     async fn memberships(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(false)")] include_history: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Include memberships that ended (default false: current ones only)."
+        )]
+        include_history: Option<bool>,
     ) -> async_graphql::Result<Vec<Membership>> {
         let include_history = include_history.unwrap_or(false);
         let l = loaders(ctx)?;
@@ -163,6 +173,7 @@ impl User {
     async fn assignments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Keep only assignments in these states; omitted, all of them.")]
         status: Option<Vec<AssignmentStatus>>,
     ) -> async_graphql::Result<Vec<Assignment>> {
         assignment::of_user(ctx, self.0.id, status).await
@@ -199,6 +210,7 @@ pub struct UserFilter {
     pub search: Option<String>,
     /// Users whose primary role is this role.
     pub role_id: Option<ID>,
+    /// Only active (true) or deactivated (false) users; omitted, both.
     pub active: Option<bool>,
 }
 
@@ -221,7 +233,11 @@ pub struct UserQuery;
 impl UserQuery {
     /// A user by id; null when unknown or not visible to the viewer (a LEARNER sees only
     /// themself, a MANAGER their reports).
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the user; an unknown one answers null.")] id: ID,
+    ) -> async_graphql::Result<Option<User>> {
         let (state, viewer) = parts(ctx)?;
         let Ok(id) = parse_id(&id, "user") else {
             return Ok(None);
@@ -234,8 +250,14 @@ impl UserQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the list; omitted, everything the viewer may see.")]
         filter: Option<UserFilter>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return: 50 when omitted, at most 500.")] first: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "Start after this cursor (the `pageInfo.endCursor` of the previous page); omitted, from the beginning."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<Conn<User>> {
         let (state, viewer) = parts(ctx)?;
@@ -250,22 +272,29 @@ impl UserQuery {
     }
 }
 
+/// A new person of the organization.
 #[derive(InputObject)]
 pub struct CreateUserInput {
     /// Unique in the organization, case-insensitively.
     pub email: String,
     /// 1–200 characters.
     pub name: String,
+    /// Their job title; omit for none.
     pub job_title: Option<String>,
+    /// The day they were hired; omit when unknown.
     pub hire_date: Option<Date>,
     /// An object of string values, e.g. `{"location": "Chicago", "department": "Warehouse"}`.
     pub attributes: Option<Json<serde_json::Value>>,
+    /// Their manager, another user of the organization; omit for none.
     pub manager_id: Option<ID>,
 }
 
+/// Changes to a user's profile; omitted fields stay as they are, null clears a nullable one.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
+    /// The user to change.
     pub id: ID,
+    /// The new name.
     pub name: Option<String>,
     /// null clears it.
     pub job_title: MaybeUndefined<String>,
@@ -277,32 +306,40 @@ pub struct UpdateUserInput {
     pub manager_id: MaybeUndefined<ID>,
 }
 
+/// A person who left.
 #[derive(InputObject)]
 pub struct DeactivateUserInput {
+    /// The user to deactivate.
     pub id: ID,
 }
 
+/// The user `createUser` made.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct CreateUserPayload {
+    /// The user created.
     pub user: User,
     #[graphql(skip)]
     pub outcome: Outcome,
 }
 crate::engine_payload!(CreateUserPayload);
 
+/// The user `updateUser` changed, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct UpdateUserPayload {
+    /// The user, changed.
     pub user: User,
     #[graphql(skip)]
     pub outcome: Outcome,
 }
 crate::engine_payload!(UpdateUserPayload);
 
+/// The user `deactivateUser` deactivated, and what it changed.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct DeactivateUserPayload {
+    /// The user, now deactivated (`deactivatedAt` set).
     pub user: User,
     #[graphql(skip)]
     pub outcome: Outcome,
@@ -329,7 +366,7 @@ impl UserMutation {
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        input: CreateUserInput,
+        #[graphql(desc = "What `createUser` does: see `CreateUserInput`.")] input: CreateUserInput,
     ) -> async_graphql::Result<CreateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let new = NewUser {
@@ -351,7 +388,7 @@ impl UserMutation {
     async fn update_user(
         &self,
         ctx: &Context<'_>,
-        input: UpdateUserInput,
+        #[graphql(desc = "What `updateUser` does: see `UpdateUserInput`.")] input: UpdateUserInput,
     ) -> async_graphql::Result<UpdateUserPayload> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id(&input.id, "user")?;
@@ -378,6 +415,7 @@ impl UserMutation {
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "What `deactivateUser` does: see `DeactivateUserInput`.")]
         input: DeactivateUserInput,
     ) -> async_graphql::Result<DeactivateUserPayload> {
         let (state, viewer) = parts(ctx)?;

@@ -3,7 +3,8 @@
 //! page works with no route to any other host (an air-gapped network, a locked-down laptop).
 //! Queries go to `/graphql`, subscriptions to the WebSocket at the same path. In `--demo` mode the
 //! page opens with the demo admin's token in the Headers pane and a first query in the editor;
-//! otherwise it never carries a token.
+//! otherwise it never carries a token. The schema (Docs, autocomplete) is fetched with the
+//! Headers pane's token, and again whenever the headers change.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -129,8 +130,30 @@ pub fn render(assets: &[Asset], missing: &str, demo_token: Option<&str>) -> Stri
     var http = new URL(config.endpoint, window.location.href);
     var ws = new URL(config.subscriptionEndpoint, window.location.href);
     ws.protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    // The fetcher adds the Headers pane's current headers to every request, introspection
+    // included (GraphiQL sends none with the schema fetch until its editor exists), and a new
+    // fetcher is made when they change, which makes GraphiQL fetch the schema again: Docs and
+    // autocomplete then follow the token in the pane.
+    var current = config.headers || '';
+    function parse(text) {{
+      try {{
+        var h = JSON.parse(text || '{{}}');
+        return h && typeof h === 'object' && !Array.isArray(h) ? h : null;
+      }} catch (e) {{
+        return null;
+      }}
+    }}
+    var base = GraphiQL.createFetcher({{ url: http.toString(), subscriptionUrl: ws.toString() }});
+    function makeFetcher() {{
+      var fixed = parse(current) || {{}};
+      var fetcher = function (params, opts) {{
+        var headers = Object.assign({{}}, fixed, (opts && opts.headers) || {{}});
+        return base(params, Object.assign({{}}, opts || {{}}, {{ headers: headers }}));
+      }};
+      fetcher.key = JSON.stringify(fixed);
+      return fetcher;
+    }}
     var props = {{
-      fetcher: GraphiQL.createFetcher({{ url: http.toString(), subscriptionUrl: ws.toString() }}),
       defaultQuery: config.query,
       defaultEditorToolsVisibility: config.headers ? 'headers' : true,
     }};
@@ -139,7 +162,24 @@ pub fn render(assets: &[Asset], missing: &str, demo_token: Option<&str>) -> Stri
       props.headers = config.headers;
       props.query = config.query;
     }}
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, props));
+    function Explorer() {{
+      var state = React.useState(makeFetcher);
+      var fetcher = state[0];
+      var setFetcher = state[1];
+      var timer = React.useRef(null);
+      var onEditHeaders = React.useCallback(function (text) {{
+        current = text;
+        clearTimeout(timer.current);
+        timer.current = setTimeout(function () {{
+          var parsed = parse(current);
+          setFetcher(function (old) {{
+            return parsed && JSON.stringify(parsed) !== old.key ? makeFetcher() : old;
+          }});
+        }}, 400);
+      }}, []);
+      return React.createElement(GraphiQL, Object.assign({{}}, props, {{ fetcher: fetcher, onEditHeaders: onEditHeaders }}));
+    }}
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(Explorer));
   }})();
 </script>
 </body>

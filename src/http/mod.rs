@@ -2,10 +2,12 @@
 //! authentication extractor. GraphQL itself lives in `graphql/`.
 
 pub mod auth;
+pub mod cors;
 mod explorer;
 mod graphql;
 mod health;
 mod observe;
+pub mod persisted;
 mod ws;
 
 use std::time::Duration;
@@ -25,6 +27,8 @@ use crate::state::AppState;
 pub struct Http {
     pub state: AppState,
     pub schema: AppSchema,
+    /// Documents of automatic persisted queries (see `persisted`).
+    pub persisted: std::sync::Arc<persisted::Persisted>,
 }
 
 /// Why the GraphiQL explorer's assets are not embedded in this build ("" when they are).
@@ -37,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let http = Http {
         schema: build_schema(&settings),
+        persisted: std::sync::Arc::new(persisted::Persisted::new(settings.persisted_queries)),
         state,
     };
     Router::new()
@@ -70,6 +75,8 @@ pub fn router(state: AppState) -> Router {
         // A client's request id is kept only when it is short and plain; otherwise the server
         // makes one (it is stored in the audit log and printed in logs).
         .layer(axum::middleware::map_request(screen_request_id))
+        .layer(tower::util::option_layer(cors::layer(&settings.cors_origins)))
+        .layer(axum::middleware::map_response(cors::strip_when_refused))
 }
 
 /// The longest client request id kept.

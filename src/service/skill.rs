@@ -235,6 +235,34 @@ pub async fn update(
     Ok(value)
 }
 
+/// Where a skill level came from (stored as these words in `user_skills.source` and
+/// `skill_ratings.source`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+pub enum RatingSource {
+    /// The user rated themself.
+    #[strum(serialize = "SELF")]
+    SelfRated,
+    /// A manager, HR or an admin rated the user.
+    Manager,
+    /// A passed assessment set the level.
+    Assessment,
+    /// A completed course set the level.
+    Course,
+    /// Not rated yet: the user's primary role put the skill on the profile.
+    Role,
+}
+
 /// Rates a user's skill. The viewer rates themself (source SELF); OWNER, ADMIN, HR and the
 /// user's managers rate others (source MANAGER). The rating becomes the current level and is
 /// kept in the history.

@@ -38,6 +38,7 @@ async function openExplorer() {
   const page = await context.newPage();
   const outside = [];
   const errors = [];
+  const unauthorized = [];
   const host = new URL(server.base).host;
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
@@ -46,12 +47,15 @@ async function openExplorer() {
     return route.abort();
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => {
+    if (r.status() === 401) unauthorized.push(`${r.request().method()} ${r.url()}`);
+  });
   const response = await page.goto(`${server.base}/`);
   assert.equal(response.status(), 200);
   assert.match(response.headers()['content-type'], /text\/html; charset=utf-8/i);
   await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
   await page.waitForSelector('.graphiql-execute-button');
-  return { context, page, outside, errors };
+  return { context, page, outside, errors, unauthorized };
 }
 
 // The text of one of GraphiQL's CodeMirror editors.
@@ -92,6 +96,59 @@ test('the explorer renders offline, carries the demo token and runs the first qu
   await page.screenshot({ path: SCREENSHOT });
   assert.deepEqual(outside, [], 'no request left the server');
   assert.deepEqual(errors, [], 'no script error');
+  await context.close();
+});
+
+test('Docs and autocomplete work on first load: the schema is fetched with the demo token', async () => {
+  const { context, page, errors, unauthorized } = await openExplorer();
+  await page.click('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]');
+  // The root types are listed once the schema arrived; open Query and find users, described.
+  const query = page.locator('.graphiql-doc-explorer a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ });
+  await query.first().click({ timeout: 20_000 });
+  const users = page.locator('.graphiql-doc-explorer-field-name', { hasText: /^users$/ });
+  await users.first().waitFor({ timeout: 10_000 });
+  const docs = await page.locator('.graphiql-doc-explorer').innerText();
+  assert.match(docs, /Users visible to the viewer/, 'Query.users is documented in Docs');
+  assert.doesNotMatch(docs, /Error fetching schema/);
+  // Autocomplete knows the schema: ask for hints after `{ vie`.
+  await page.evaluate(() => {
+    const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+    cm.setValue('{ vie');
+    cm.focus();
+    cm.setCursor({ line: 0, ch: 5 });
+    cm.execCommand('autocomplete');
+  });
+  await page.waitForSelector('.CodeMirror-hints li', { timeout: 10_000 });
+  const hints = await page.locator('.CodeMirror-hints li').allInnerTexts();
+  assert.ok(hints.some((h) => h.startsWith('viewer')), `autocomplete offers viewer: ${hints}`);
+  assert.deepEqual(unauthorized, [], 'no request answered 401');
+  assert.deepEqual(errors, [], 'no script error');
+  await context.close();
+});
+
+test('the schema is fetched again with the new token when the headers change', async () => {
+  const { context, page, unauthorized } = await openExplorer();
+  const introspections = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && (r.postData() || '').includes('IntrospectionQuery')) {
+      introspections.push(r.headers().authorization);
+    }
+  });
+  await page.click('.graphiql-editor-tools button:has-text("Headers")').catch(() => {});
+  await page.evaluate((token) => {
+    const cms = [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].map((e) => e.CodeMirror);
+    const headers = cms.find((cm) => cm.getValue().includes('Authorization'));
+    headers.setValue(JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2));
+  }, server.learner);
+  const until = Date.now() + 10_000;
+  while (!introspections.includes(`Bearer ${server.learner}`) && Date.now() < until) {
+    await page.waitForTimeout(100);
+  }
+  assert.ok(
+    introspections.includes(`Bearer ${server.learner}`),
+    `the schema is fetched again with the learner's token: ${JSON.stringify(introspections)}`,
+  );
+  assert.deepEqual(unauthorized, []);
   await context.close();
 });
 
