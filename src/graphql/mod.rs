@@ -272,7 +272,7 @@ impl async_graphql::Executor for CodedSchema {
         };
         let schema = self.0.clone();
         futures_util::stream::once(async move {
-            if let Err(e) = session.check(&state).await {
+            if let Err(e) = session.check(&state.db).await {
                 return futures_util::stream::once(async { error_response(e) }).boxed();
             }
             // A connection lives for hours; each operation gets its own viewer scope and

@@ -8,6 +8,7 @@ mod graphql;
 mod health;
 mod observe;
 pub mod persisted;
+mod reply;
 mod ws;
 
 use std::time::Duration;
@@ -129,7 +130,7 @@ async fn shaped_refusal(response: axum::response::Response) -> axum::response::R
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    let body = graphql::error_response(status, message, code).into_body();
+    let body = reply::error_response(status, message, code).into_body();
     parts.headers.insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),

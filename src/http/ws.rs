@@ -33,7 +33,7 @@ use futures_util::{SinkExt, StreamExt, future};
 use serde_json::Value;
 
 use super::Http;
-use super::graphql::{error_response, unauthenticated, viewer_from_headers};
+use super::reply::{error_response, unauthenticated, viewer_from_headers};
 use crate::error::AppError;
 use crate::graphql::{CodedSchema, connection_data};
 use crate::http::auth;

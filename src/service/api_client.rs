@@ -176,6 +176,8 @@ pub async fn revoke(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<ApiClient
             vals![w.now, id],
         )
         .await?;
+        // Its open WebSockets end when this commits.
+        w.end_sessions(id);
         let after = w
             .read_back::<api_client::Entity>(
                 id,
@@ -216,17 +218,6 @@ pub async fn rotate(env: &Env, viewer: &Viewer, id: Uuid) -> AppResult<WithSecre
     })
     .await?;
     Ok(made)
-}
-
-/// UNAUTHENTICATED unless client `id` of `org_id` exists and is not revoked (a WebSocket
-/// opened with its secret re-checks this while it lives).
-pub async fn still_active(env: &Env, org_id: Uuid, id: Uuid) -> AppResult<()> {
-    match rows::find::<api_client::Entity>(&env.db.read, org_id, id).await? {
-        Some(c) if c.revoked_at.is_none() => Ok(()),
-        _ => Err(AppError::Unauthenticated(
-            "the API client was revoked".into(),
-        )),
-    }
 }
 
 /// The viewer a client's secret stands for, at `now`: UNAUTHENTICATED for a malformed, unknown,

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::service::unit::Env;
+use crate::service::rows;
 use crate::service::viewer::Viewer;
 
 /// How long a successful re-validation of the user's row is trusted.
@@ -19,17 +20,21 @@ pub const REFRESH: Duration = Duration::from_secs(5);
 
 /// Re-validates an authenticated viewer against the database: a user must still exist in its
 /// organization and be active; an API client must not be revoked.
-pub async fn revalidate(env: &Env, viewer: &Viewer) -> AppResult<()> {
+pub async fn revalidate(db: &Db, viewer: &Viewer) -> AppResult<()> {
     if viewer.client.is_some() {
-        return crate::service::api_client::still_active(env, viewer.org_id, viewer.user_id).await;
+        let client =
+            rows::find::<entity::api_client::Entity>(&db.read, viewer.org_id, viewer.user_id)
+                .await?;
+        return match client {
+            Some(c) if c.revoked_at.is_none() => Ok(()),
+            _ => Err(AppError::Unauthenticated(
+                "the API client was revoked".into(),
+            )),
+        };
     }
-    let found = crate::service::authz::load_viewer(
-        &env.db.read,
-        viewer.org_id,
-        viewer.user_id,
-        viewer.role,
-    )
-    .await?;
+    let found =
+        crate::service::authz::load_viewer(&db.read, viewer.org_id, viewer.user_id, viewer.role)
+            .await?;
     match found {
         Some((_, true)) => Ok(()),
         Some((_, false)) => Err(AppError::Unauthenticated(
@@ -66,7 +71,7 @@ impl Session {
 
     /// Whether the session may still act: its token has not expired, it was not revoked, and
     /// its user is still active (read again when the last look is older than `REFRESH`).
-    pub async fn check(&self, env: &Env) -> AppResult<()> {
+    pub async fn check(&self, db: &Db) -> AppResult<()> {
         if let Some(reason) = self.ended.borrow().clone() {
             return Err(AppError::Unauthenticated(reason));
         }
@@ -77,7 +82,7 @@ impl Session {
         }
         let stale = self.lock_checked().elapsed() >= REFRESH;
         if stale {
-            match revalidate(env, &self.viewer).await {
+            match revalidate(db, &self.viewer).await {
                 Ok(()) => *self.lock_checked() = Instant::now(),
                 Err(AppError::Unauthenticated(reason)) => return Err(self.end(&reason)),
                 Err(other) => return Err(other),

@@ -194,6 +194,33 @@ async fn a_deactivated_users_socket_stops_at_once() {
     assert_eq!(app.counts().await, before);
 }
 
+/// A revoked API client's open socket stops like a deactivated user's: its subscription ends
+/// with `resumeAfter`, and every later operation is UNAUTHENTICATED.
+#[tokio::test]
+async fn a_revoked_api_clients_socket_stops_at_once() {
+    let app = TestApp::spawn().await;
+    let server = crate::http::serve(&app).await;
+    let (client, secret) = app.api_client(&["EVENTS_READ", "REPORTS_READ"]).await;
+    let mut ws = socket(&server.base, &secret).await;
+    start(&mut ws, "live", EVENTS).await;
+    start(&mut ws, "q", "{ users(first: 1) { totalCount } }").await;
+    assert!(about(&mut ws, "q").await["payload"]["data"]["users"]["totalCount"].is_number());
+    app.ok(
+        "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { id } } }",
+        json!({ "i": { "id": client.to_string() } }),
+        &app.admin,
+    )
+    .await;
+    let ended = about(&mut ws, "live").await;
+    assert_eq!(ws_code(&ended), "UNAUTHENTICATED", "{ended:#}");
+    assert!(
+        ended["payload"]["errors"][0]["extensions"]["resumeAfter"].is_string(),
+        "{ended:#}"
+    );
+    start(&mut ws, "q2", "{ users(first: 1) { totalCount } }").await;
+    assert_eq!(ws_code(&about(&mut ws, "q2").await), "UNAUTHENTICATED");
+}
+
 /// An expired OWNER token's socket used to read `auditLog` and create groups. Now, once the
 /// token has expired, every operation is UNAUTHENTICATED.
 #[tokio::test]

@@ -144,7 +144,7 @@ impl Subscriber {
             }
             // Nothing is delivered past the end of the session's authority.
             if let Some((session, env)) = &self.authority
-                && let Err(e) = session.check(env).await
+                && let Err(e) = session.check(&env.db).await
             {
                 return self.fail(e);
             }
