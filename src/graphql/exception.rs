@@ -78,7 +78,7 @@ impl ManualAssignment {
 /// both.
 #[derive(InputObject)]
 pub struct AssignCourseInput {
-    /// People to assign (at most 10,000).
+    /// People to assign (at most 500, like every input list; a group may name up to 10,000).
     pub user_ids: Option<Vec<ID>>,
     /// A group whose current members (subgroups included) are assigned, as of now.
     pub group_id: Option<ID>,

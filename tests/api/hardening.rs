@@ -154,6 +154,16 @@ fn ws_code(m: &serde_json::Value) -> String {
         .to_string()
 }
 
+/// The subscription `live` ended: UNAUTHENTICATED, with the cursor to resume after.
+async fn live_ended_with_resume_after(ws: &mut Ws) {
+    let ended = about(ws, "live").await;
+    assert_eq!(ws_code(&ended), "UNAUTHENTICATED", "{ended:#}");
+    assert!(
+        ended["payload"]["errors"][0]["extensions"]["resumeAfter"].is_string(),
+        "{ended:#}"
+    );
+}
+
 /// A deactivated user's open socket used to run queries and mutations, and its subscription
 /// kept streaming. Now the subscription ends at once with `resumeAfter`, and every later
 /// operation is UNAUTHENTICATED and writes nothing.
@@ -173,12 +183,7 @@ async fn a_deactivated_users_socket_stops_at_once() {
         &app.admin,
     )
     .await;
-    let ended = about(&mut ws, "live").await;
-    assert_eq!(ws_code(&ended), "UNAUTHENTICATED", "{ended:#}");
-    assert!(
-        ended["payload"]["errors"][0]["extensions"]["resumeAfter"].is_string(),
-        "{ended:#}"
-    );
+    live_ended_with_resume_after(&mut ws).await;
     assert_eq!(about(&mut ws, "live").await["type"], "complete");
     let before = app.counts().await;
     start(
@@ -211,12 +216,7 @@ async fn a_revoked_api_clients_socket_stops_at_once() {
         &app.admin,
     )
     .await;
-    let ended = about(&mut ws, "live").await;
-    assert_eq!(ws_code(&ended), "UNAUTHENTICATED", "{ended:#}");
-    assert!(
-        ended["payload"]["errors"][0]["extensions"]["resumeAfter"].is_string(),
-        "{ended:#}"
-    );
+    live_ended_with_resume_after(&mut ws).await;
     start(&mut ws, "q2", "{ users(first: 1) { totalCount } }").await;
     assert_eq!(ws_code(&about(&mut ws, "q2").await), "UNAUTHENTICATED");
 }
