@@ -8,7 +8,7 @@ use super::scalars::DateTime;
 use super::skill::{Skill, load_skill};
 use super::track::Track;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::service::assessment::{self as service, NewDimension, NewRubric};
 
 /// A role-specific evaluation: dimensions each tied to a skill, with weights and a passing
@@ -31,18 +31,12 @@ impl Rubric {
 
     /// The track whose owner manages this rubric; null for an organization-wide rubric.
     async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Track>> {
-        let Some(id) = self.0.track_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.tracks.load_one(id).await?.map(Track))
+        load_opt(&loaders(ctx)?.tracks, self.0.track_id, Track).await
     }
 
     /// The role it evaluates for; null when not role-specific.
     async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.role_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+        load_opt(&loaders(ctx)?.roles, self.0.role_id, Role).await
     }
 
     /// The weighted total (0–100) an assessment needs to pass; also the share of its own

@@ -9,7 +9,7 @@ use super::pagination::{Conn, connection};
 use super::rule::Rule;
 use super::scalars::DateTime;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::service::assignment::{self as service, AssignmentFilter as Filter};
 use crate::service::authz;
 use crate::service::page::PageRequest;
@@ -181,10 +181,7 @@ impl AssignmentReason {
     /// needs it (the rule names that course, not this one). Null when the rule names this
     /// course itself.
     async fn needed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
-        let Some(id) = self.0.via_course_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.courses.load_one(id).await?.map(Course))
+        load_opt(&loaders(ctx)?.courses, self.0.via_course_id, Course).await
     }
 
     /// When the user entered the rule's audience; the bundle's offsets count from here.

@@ -10,7 +10,7 @@ use super::group::Group;
 use super::pagination::{Conn, connection};
 use super::scalars::DateTime;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::error::AppError;
 use crate::service::compliance::progress::{self, NewCompletion};
 use crate::service::compliance::status::{self, At, CourseState, ReportFilter, UserState};
@@ -132,14 +132,7 @@ impl Completion {
 
     /// The assignment it satisfied when recorded; null when recorded as history only.
     async fn assignment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Assignment>> {
-        let Some(id) = self.0.assignment_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .assignments
-            .load_one(id)
-            .await?
-            .map(Assignment))
+        load_opt(&loaders(ctx)?.assignments, self.0.assignment_id, Assignment).await
     }
 
     /// When it was recorded (may be after `completedAt` for back-filled completions).

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use super::pagination::{Conn, connection};
 use super::scalars::DateTime;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::error::AppError;
 use crate::service::page::PageRequest;
 use crate::service::{authz, group as service, membership, user as user_service};
@@ -30,10 +30,7 @@ impl Group {
 
     /// The enclosing group; null for a top-level group.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Group>> {
-        let Some(id) = self.0.parent_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.groups.load_one(id).await?.map(Group))
+        load_opt(&loaders(ctx)?.groups, self.0.parent_id, Group).await
     }
 
     /// Direct subgroups, by name.

@@ -407,6 +407,21 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
     Ok((state, viewer))
 }
 
+/// The object an optional id names, through `loader`, wrapped for the schema; None for no id.
+pub(crate) async fn load_opt<L, T>(
+    loader: &async_graphql::dataloader::DataLoader<L>,
+    id: Option<Uuid>,
+    wrap: impl FnOnce(L::Value) -> T,
+) -> async_graphql::Result<Option<T>>
+where
+    L: async_graphql::dataloader::Loader<Uuid, Error = async_graphql::Error>,
+{
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(loader.load_one(id).await?.map(wrap))
+}
+
 pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
     Ok(ctx
         .data::<Loaders>()

@@ -9,7 +9,7 @@ use super::pagination::{Conn, connection};
 use super::scalars::DateTime;
 use super::skill::{Skill, load_skill};
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::error::AppError;
 use crate::service::authz;
 use crate::service::engine::Outcome;
@@ -48,14 +48,7 @@ impl Role {
 
     /// The category the role is browsed under; null when uncategorised.
     async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RoleCategory>> {
-        let Some(id) = self.0.category_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .categories
-            .load_one(id)
-            .await?
-            .map(RoleCategory))
+        load_opt(&loaders(ctx)?.categories, self.0.category_id, RoleCategory).await
     }
 
     /// The skills the role requires, each with the level that meets it, in the order set.

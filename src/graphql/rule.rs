@@ -8,7 +8,7 @@ use super::group::Group;
 use super::role::Role;
 use super::scalars::DateTime;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::engine_payload;
 use crate::service::engine::Outcome;
 use crate::service::engine::preview::CourseImpact as ServiceImpact;
@@ -132,14 +132,7 @@ impl Rule {
 
     /// The track whose courses are the bundle; null when the rule lists its courses itself.
     async fn track(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::track::Track>> {
-        let Some(id) = self.0.track_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?
-            .tracks
-            .load_one(id)
-            .await?
-            .map(super::track::Track))
+        load_opt(&loaders(ctx)?.tracks, self.0.track_id, super::track::Track).await
     }
 
     /// How many users are in the audience now (whether or not the rule is active).
@@ -176,10 +169,7 @@ pub struct RuleAudience(service::Audience);
 impl RuleAudience {
     /// Members of this group.
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Group>> {
-        let Some(id) = self.0.group_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.groups.load_one(id).await?.map(Group))
+        load_opt(&loaders(ctx)?.groups, self.0.group_id, Group).await
     }
 
     /// Whether members of the group's subgroups count too.
@@ -189,10 +179,7 @@ impl RuleAudience {
 
     /// Users whose primary role is this role.
     async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.role_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+        load_opt(&loaders(ctx)?.roles, self.0.role_id, Role).await
     }
 
     /// Attribute conditions a member must meet, all of them; empty for none.

@@ -7,7 +7,7 @@ use super::course::Course;
 use super::role::Role;
 use super::scalars::DateTime;
 use super::user::User;
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::engine_payload;
 use crate::error::AppError;
 use crate::service::authz;
@@ -41,10 +41,7 @@ impl Track {
 
     /// The role the track prepares for; null for a track of no particular role.
     async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.role_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+        load_opt(&loaders(ctx)?.roles, self.0.role_id, Role).await
     }
 
     /// The track owner, who manages its courses, rubrics and assessments; null when the viewer

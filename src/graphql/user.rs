@@ -8,7 +8,7 @@ use super::pagination::{Conn, connection};
 use super::role::Role;
 use super::scalars::{Date, DateTime};
 use super::skill::{SkillRating, UserSkill};
-use super::{loaders, parse_id, parse_opt_id, parts, to_id};
+use super::{load_opt, loaders, parse_id, parse_opt_id, parts, to_id};
 use crate::service::authz;
 use crate::service::engine::Outcome;
 use crate::service::page::PageRequest;
@@ -81,18 +81,12 @@ impl User {
 
     /// What the user does (usually synced from HR); role-based rules follow it.
     async fn primary_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.primary_role_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+        load_opt(&loaders(ctx)?.roles, self.0.primary_role_id, Role).await
     }
 
     /// The role the user aims for, chosen by themself; it drives recommendations.
     async fn target_role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Role>> {
-        let Some(id) = self.0.target_role_id else {
-            return Ok(None);
-        };
-        Ok(loaders(ctx)?.roles.load_one(id).await?.map(Role))
+        load_opt(&loaders(ctx)?.roles, self.0.target_role_id, Role).await
     }
 
     /// The user's assessments the viewer may see, newest first (OWNER, ADMIN, HR: all; a
