@@ -24,6 +24,9 @@ use entity::{assignment, manual_requirement};
 
 pub type ManualRequirement = manual_requirement::Model;
 
+/// People per statement when many are assigned at once.
+const CHUNK: usize = 500;
+
 /// At most this many people in one `assignCourse`.
 pub const MAX_PEOPLE: usize = 10_000;
 
@@ -144,39 +147,71 @@ pub async fn assign_in(w: &Write, input: AssignCourse) -> AppResult<Assigned> {
     }
     let people = people(w, &input).await?;
     let mut out = Assigned::default();
-    for user_id in &people {
-        if live(w, *user_id, input.course_id).await?.is_some() {
-            out.unchanged.push(*user_id);
+    // Set-based per chunk: who holds the course by hand already, then one insert of the rest;
+    // each person's requirement is still audited as theirs.
+    for chunk in people.chunks(CHUNK) {
+        let mut q = Q::new();
+        let (c, list) = (q.bind(input.course_id), q.bind_ids(chunk));
+        q.text = format!(
+            "SELECT user_id FROM manual_requirements WHERE course_id = {c} AND ended_at IS NULL AND user_id IN ({list})"
+        );
+        let held: std::collections::HashSet<Uuid> = q.ids(w).await?.into_iter().collect();
+        let made: Vec<ManualRequirement> = chunk
+            .iter()
+            .filter(|u| !held.contains(u))
+            .map(|user_id| ManualRequirement {
+                id: Uuid::now_v7(),
+                org_id: w.org_id,
+                user_id: *user_id,
+                course_id: input.course_id,
+                due_at: input.due_at,
+                note: note.clone(),
+                created_at: w.now,
+                created_by_type: w.actor.kind.as_str().to_string(),
+                created_by_id: w.actor.id,
+                ended_at: None,
+                ended_by_type: None,
+                ended_by_id: None,
+            })
+            .collect();
+        out.unchanged
+            .extend(chunk.iter().filter(|u| held.contains(u)));
+        if made.is_empty() {
             continue;
         }
-        let id = Uuid::now_v7();
-        sql::exec(
-            w,
-            "INSERT INTO manual_requirements (id, org_id, user_id, course_id, due_at, note, created_at, created_by_type, created_by_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            vals![
-                id,
-                w.org_id,
-                *user_id,
-                input.course_id,
-                input.due_at,
-                note.clone(),
-                w.now,
-                w.actor.kind.as_str(),
-                w.actor.id
-            ],
-        )
-        .await?;
-        let made = w
-            .read_back::<manual_requirement::Entity>(
-                id,
+        let mut q = Q::new();
+        let rows: Vec<String> = made
+            .iter()
+            .map(|m| {
+                let values = [
+                    q.bind(m.id),
+                    q.bind(m.org_id),
+                    q.bind(m.user_id),
+                    q.bind(m.course_id),
+                    q.bind(m.due_at),
+                    q.bind(m.note.clone()),
+                    q.bind(m.created_at),
+                    q.bind(m.created_by_type.clone()),
+                    q.bind(m.created_by_id),
+                ];
+                format!("({})", values.join(", "))
+            })
+            .collect();
+        q.text = format!(
+            "INSERT INTO manual_requirements (id, org_id, user_id, course_id, due_at, note, created_at, created_by_type, created_by_id) VALUES {}",
+            rows.join(", ")
+        );
+        q.exec(w).await?;
+        for m in &made {
+            w.audit(
                 Action::CourseAssigned,
-                Subject::user(*user_id),
+                Subject::user(m.user_id),
                 None,
-                snapshot,
+                Some(snapshot(m)),
             )
             .await?;
-        out.requirements.push(made);
+        }
+        out.requirements.extend(made);
     }
     w.reconcile_courses(Scope::Users(people.clone()), vec![input.course_id]);
     unit::flush(w).await?;
